@@ -1,0 +1,140 @@
+"""``lanebot check``, ``db``, ``manifest``, ``serve``, ``socket``, ``digest``, ``playground``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+from bot.core import config_path, database_url
+from lanes.config import LanesConfig, load_config
+from lanes.policy import explain_lane
+
+
+def register(commands: Any) -> None:
+    check = commands.add_parser("check", help="validate lanes.toml and explain each lane's policy")
+    check.set_defaults(handler=cmd_check)
+
+    db = commands.add_parser("db", help="audit store schema")
+    db.add_argument("action", choices=["upgrade", "current"])
+    db.set_defaults(handler=cmd_db)
+
+    manifest = commands.add_parser("manifest", help="print a Slack app manifest generated from lanes.toml")
+    manifest.add_argument(
+        "--request-url", help="public https URL of /slack/events (HTTP mode); omit for Socket Mode"
+    )
+    manifest.add_argument("--name", default="lanebot")
+    manifest.set_defaults(handler=cmd_manifest)
+
+    serve = commands.add_parser("serve", help="run the Slack app over HTTP (/slack/events, /healthz)")
+    serve.add_argument("--port", type=int, default=None)
+    serve.add_argument(
+        "--offline", action="store_true", help="serve every tier with the offline sample model"
+    )
+    serve.set_defaults(handler=cmd_serve)
+
+    socket = commands.add_parser("socket", help="run the Slack app in Socket Mode (needs SLACK_APP_TOKEN)")
+    socket.add_argument("--offline", action="store_true")
+    socket.set_defaults(handler=cmd_socket)
+
+    digest = commands.add_parser("digest", help="print or post the weekly digest")
+    digest.add_argument("--week", help="ISO week such as 2026-W47 (default: the last completed week)")
+    digest.add_argument("--dry-run", action="store_true", help="print only, even without --json")
+    digest.add_argument("--json", action="store_true", help="print the digest as JSON")
+    digest.add_argument(
+        "--post", action="store_true", help="post it to the digest channel (needs Slack settings)"
+    )
+    digest.set_defaults(handler=cmd_digest)
+
+    playground = commands.add_parser(
+        "playground", help="try every lane and button in a browser, no Slack needed"
+    )
+    playground.add_argument("--port", type=int, default=8765)
+    playground.add_argument("--no-browser", action="store_true")
+    playground.set_defaults(handler=cmd_playground)
+
+
+def load(args: argparse.Namespace) -> LanesConfig:
+    return load_config(config_path(args.config, os.environ))
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    config = load(args)
+    print(f"{config.source}: {len(config.lanes)} lanes, {len(config.models)} models — OK\n")
+    for lane in config.lanes.values():
+        rows = explain_lane(lane, config.models)
+        print(f"{lane.command}  ({lane.name}: {lane.description})")
+        width = max(len(label) for label, _ in rows)
+        for label, value in rows:
+            print(f"  {label.ljust(width)}  {value}")
+        print()
+    return 0
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from storage.db import make_engine
+    from storage.migrate import current_revision, head_revision, upgrade
+
+    engine = make_engine(database_url(args.database_url, os.environ))
+    if args.action == "upgrade":
+        upgrade(engine)
+    print(f"schema revision: {current_revision(engine)} (head: {head_revision()})")
+    engine.dispose()
+    return 0
+
+
+def cmd_manifest(args: argparse.Namespace) -> int:
+    from bot.manifest import build_manifest
+
+    manifest = build_manifest(
+        load(args), request_url=args.request_url, socket_mode=args.request_url is None, name=args.name
+    )
+    print(json.dumps(manifest, indent=2))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from bot.serve import serve_http
+
+    serve_http(_settings(args), port=args.port)
+    return 0
+
+
+def cmd_socket(args: argparse.Namespace) -> int:
+    from bot.serve import serve_socket
+
+    serve_socket(_settings(args))
+    return 0
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    from bot.settings import load_settings
+
+    overrides: dict[str, Any] = {}
+    if args.config:
+        overrides["lanebot_config"] = args.config
+    if args.database_url:
+        overrides["database_url"] = args.database_url
+    if getattr(args, "offline", False):
+        overrides["lanebot_offline"] = True
+    return load_settings(**overrides)
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    from bot.digest.cli import run_digest_command
+
+    return run_digest_command(args, load(args), database_url(args.database_url, os.environ))
+
+
+def cmd_playground(args: argparse.Namespace) -> int:
+    from bot.playground.server import run_playground
+
+    run_playground(
+        config_file=str(config_path(args.config, os.environ)),
+        database=database_url(args.database_url, os.environ),
+        port=args.port,
+        open_browser=not args.no_browser and sys.stdout.isatty(),
+    )
+    return 0

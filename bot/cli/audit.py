@@ -1,0 +1,141 @@
+"""``lanebot audit``: search the audit trail, or show one run's whole lineage."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.core import database_url, open_store
+from lanes.errors import InvalidRequestError
+from storage.records import RunRecord
+from storage.search import AuditQuery, to_csv
+
+
+def register(commands: Any) -> None:
+    audit = commands.add_parser("audit", help="search runs, or `audit show RUN_ID` for one run's lineage")
+    audit.add_argument("show", nargs="?", help="`show` followed by a run id")
+    audit.add_argument("run_id", nargs="?")
+    for name in ("lane", "model", "status", "reviewer", "requester", "text"):
+        audit.add_argument(f"--{name}")
+    audit.add_argument("--since", type=_when, help="ISO date or time, e.g. 2026-11-01 or 2026-11-01T09:00Z")
+    audit.add_argument("--until", type=_when)
+    audit.add_argument("--limit", type=int, default=50)
+    fmt = audit.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true")
+    fmt.add_argument("--csv", action="store_true")
+    audit.set_defaults(handler=cmd_audit)
+
+
+def _when(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an ISO date such as 2026-11-01") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    store = open_store(database_url(args.database_url, os.environ))
+    try:
+        if args.show is not None:
+            if args.show != "show" or not args.run_id:
+                raise InvalidRequestError(
+                    "use `lanebot audit show RUN_ID`, or filters such as --lane support"
+                )
+            record = store.get_run(args.run_id)
+            print(json.dumps(lineage_json(record), indent=2) if args.json else render_lineage(record))
+            return 0
+        query = AuditQuery(
+            lane=args.lane,
+            model=args.model,
+            status=args.status,
+            reviewer=args.reviewer,
+            requester=args.requester,
+            text=args.text,
+            since=args.since,
+            until=args.until,
+            limit=args.limit,
+        )
+        rows = store.search(query)
+    finally:
+        store.engine.dispose()
+    if args.json:
+        print(json.dumps([row.as_json() for row in rows], indent=2))
+    elif args.csv:
+        print(to_csv(rows), end="")
+    else:
+        print(render_table(rows))
+    return 0
+
+
+def render_table(rows: list[Any]) -> str:
+    if not rows:
+        return "no runs match"
+    lines = [
+        f"{'created (UTC)':<17} {'run id':<32} {'lane':<10} {'status':<18} {'route':<10} {'model':<24} cost"
+    ]
+    for row in rows:
+        data = row.as_json()
+        cost = "?" if data["cost_usd"] is None else f"${data['cost_usd']:.4f}"
+        lines.append(
+            f"{data['created_at'][:16]:<17} {data['id']:<32} {data['lane']:<10} {data['status']:<18} "
+            f"{data['route'] or '-':<10} {(data['model'] or '-')[:24]:<24} {cost}"
+        )
+    return "\n".join(lines)
+
+
+def lineage_json(record: RunRecord) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    def plain(value: Any) -> Any:
+        return value.isoformat() if isinstance(value, datetime) else value
+
+    data = {k: plain(v) for k, v in asdict(record).items() if k not in ("attempts", "decisions")}
+    data["attempts"] = [{k: plain(v) for k, v in asdict(a).items()} for a in record.attempts]
+    data["decisions"] = [{k: plain(v) for k, v in asdict(d).items()} for d in record.decisions]
+    return data
+
+
+def render_lineage(record: RunRecord) -> str:
+    cost = "unknown price" if not record.cost_known else f"${record.cost_usd or 0:.4f}"
+    lines = [
+        f"run {record.id} — lane {record.lane}, {record.status}",
+        f"  requested by {record.requester} at {record.created_at:%Y-%m-%d %H:%M:%S} UTC via {record.source}",
+        f"  route: {record.route_kind or '-'} — " + "; ".join(record.route_reasons),
+        f"  prompt {record.prompt_id}@{record.prompt_version}, policy {record.policy_version}, "
+        f"review {record.review_rule}",
+        f"  answered by {record.model or '-'} ({record.provider or '-'}), {cost}",
+    ]
+    for label, value in (
+        ("fallback", record.fallback_reason),
+        ("escalation", record.escalation_reason),
+        ("failed check", record.failed_check),
+        ("error", record.error),
+    ):
+        if value:
+            lines.append(f"  {label}: {value}")
+    lines.append("attempts:")
+    for a in record.attempts:
+        lines.append(
+            f"  {a.seq}. {a.kind:<11} {a.tier:<8} {a.model_requested} → {a.model_answered or '-'}: "
+            f"{a.outcome}" + (f" ({a.reason_code})" if a.reason_code else "") + f", {a.latency_ms:,.0f} ms"
+        )
+    lines.append("decisions:" if record.decisions else "decisions: none yet")
+    for d in record.decisions:
+        detail = ", ".join(
+            x
+            for x in (
+                d.reason,
+                d.note,
+                f"edit distance {d.edit_distance}" if d.edit_distance is not None else None,
+            )
+            if x
+        )
+        lines.append(
+            f"  {d.created_at:%Y-%m-%d %H:%M} {d.kind}{' (final)' if d.final else ''} by {d.actor}"
+            + (f": {detail}" if detail else "")
+        )
+    return "\n".join(lines)

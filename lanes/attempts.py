@@ -1,0 +1,112 @@
+"""One model call, turned into an audit ``Attempt`` whatever happens.
+
+The caller always gets an ``Attempt`` back (with the completion, or with the mapped provider
+error) and never an exception from a provider, because a failing model is an outcome to record
+and route around, not a crash. Failed attempts carry no tokens and no cost: they were not
+completions, so they are not billed as such.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from lanes.config import ModelSpec
+from lanes.pricing import cost_usd
+from lanes.providers.base import Completion, CompletionRequest, Provider
+from lanes.providers.errors import ProviderError
+from lanes.run import Attempt, AttemptKind
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    attempt: Attempt
+    completion: Completion | None = None
+    error: ProviderError | None = None
+
+
+@dataclass(frozen=True)
+class PromptText:
+    system: str
+    prompt: str
+
+
+class AttemptRunner:
+    """Calls a tier's provider and measures, prices and classifies the call."""
+
+    def __init__(
+        self,
+        models: Mapping[str, ModelSpec],
+        providers: Mapping[str, Provider],
+        *,
+        clock: Callable[[], datetime],
+        monotonic: Callable[[], float],
+    ) -> None:
+        self._models = models
+        self._providers = providers
+        self._clock = clock
+        self._monotonic = monotonic
+
+    def call(
+        self, kind: AttemptKind, tier: str, text: PromptText, *, max_output_tokens: int, json_output: bool
+    ) -> AttemptResult:
+        spec = self._models[tier]
+        request = CompletionRequest(
+            model=spec.model,
+            system=text.system,
+            prompt=text.prompt,
+            max_output_tokens=max_output_tokens,
+            timeout_s=spec.timeout_s,
+            json_output=json_output,
+        )
+        started_at, started = self._clock(), self._monotonic()
+        try:
+            completion = self._providers[tier].complete(request)
+        except ProviderError as exc:
+            latency = (self._monotonic() - started) * 1000
+            log.warning("model call failed", extra={"tier": tier, "reason_code": exc.reason_code})
+            return AttemptResult(self._failed(kind, tier, spec, started_at, latency, exc), error=exc)
+        latency = (self._monotonic() - started) * 1000
+        cost = cost_usd(spec, completion.input_tokens, completion.output_tokens)
+        attempt = Attempt(
+            kind=kind,
+            tier=tier,
+            provider=spec.provider,
+            model_requested=spec.model,
+            outcome="ok",
+            started_at=started_at,
+            latency_ms=latency,
+            model_answered=completion.model_answered,
+            response_id=completion.response_id,
+            input_tokens=completion.input_tokens,
+            output_tokens=completion.output_tokens,
+            cost_usd=cost,
+            price_known=cost is not None,
+            finish_reason=completion.finish_reason,
+        )
+        return AttemptResult(attempt, completion=completion)
+
+    @staticmethod
+    def _failed(
+        kind: AttemptKind,
+        tier: str,
+        spec: ModelSpec,
+        started_at: datetime,
+        latency: float,
+        exc: ProviderError,
+    ) -> Attempt:
+        return Attempt(
+            kind=kind,
+            tier=tier,
+            provider=spec.provider,
+            model_requested=spec.model,
+            outcome="failed",
+            started_at=started_at,
+            latency_ms=latency,
+            reason_code=exc.reason_code,
+            error=exc.message[:500],
+        )

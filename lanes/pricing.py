@@ -1,0 +1,85 @@
+"""What a model call costs, in USD, from token counts.
+
+Prices come from the genai-prices package's *bundled* snapshot (never a network refresh: the bot
+must price calls the same way with or without internet), unless the tier sets ``price`` in
+lanes.toml, which always wins (self-hosted or negotiated models).
+
+An unknown price is ``None``, never ``0.0``: a zero would silently hide spend from budgets and the
+weekly digest, while ``None`` is shown as "unknown price" and routing says it cannot estimate.
+The one honest zero is the built-in ``offline`` sample model, which costs nothing.
+
+Model lookups are cached per (provider, model) because pricing runs on every attempt and every
+routing decision; the per-call arithmetic stays in genai-prices so tiered prices (e.g. long
+context surcharges) are still applied to the actual token counts.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from functools import lru_cache
+from types import MappingProxyType
+
+from genai_prices import Usage, calc_price
+from genai_prices.types import ModelInfo, Provider
+
+from lanes.config import ModelSpec
+
+log = logging.getLogger(__name__)
+
+CHARS_PER_TOKEN = 4
+"""A rough, provider-neutral estimate used only for budgets before a call is made."""
+
+_GENAI_PRICES_PROVIDER = MappingProxyType({"openai": "openai", "anthropic": "anthropic"})
+"""Our provider names -> genai-prices provider ids. ``openai_compatible`` servers can host any
+model at any price, so they have no catalogue price and need ``price = {...}`` in lanes.toml."""
+
+
+def cost_usd(
+    spec: ModelSpec, input_tokens: int | None, output_tokens: int | None, *, at: datetime | None = None
+) -> float | None:
+    """The cost of one call, or ``None`` when the price (or the token count) is unknown.
+
+    ``at`` picks dated catalogue prices; ``None`` means now (genai-prices' default).
+    """
+    if spec.provider == "offline" and spec.price is None:
+        return 0.0
+    if input_tokens is None or output_tokens is None:
+        return None
+    if spec.price is not None:
+        return (
+            input_tokens * spec.price.input_per_mtok + output_tokens * spec.price.output_per_mtok
+        ) / 1_000_000
+    entry = _catalogue_entry(spec.provider, spec.model)
+    if entry is None:
+        return None
+    provider, model = entry
+    usage = Usage(input_tokens=max(input_tokens, 0), output_tokens=max(output_tokens, 0))
+    return float(model.calc_price(usage, provider, genai_request_timestamp=at).total_price)
+
+
+def estimate_cost(
+    spec: ModelSpec, input_chars: int, max_output_tokens: int, *, at: datetime | None = None
+) -> float | None:
+    """A pessimistic pre-call estimate: ``input_chars / 4`` tokens in, the full output allowance out."""
+    input_tokens = -(-max(input_chars, 0) // CHARS_PER_TOKEN)  # ceiling division
+    return cost_usd(spec, input_tokens, max_output_tokens, at=at)
+
+
+def price_known(spec: ModelSpec) -> bool:
+    """Whether ``cost_usd`` can price this tier at all (for ``lanebot check`` and routing reasons)."""
+    return cost_usd(spec, 0, 0) is not None
+
+
+@lru_cache(maxsize=256)
+def _catalogue_entry(provider: str, model: str) -> tuple[Provider, ModelInfo] | None:
+    """The bundled catalogue's provider and model records, or ``None`` if it does not list them."""
+    provider_id = _GENAI_PRICES_PROVIDER.get(provider)
+    if provider_id is None:
+        return None
+    try:
+        found = calc_price(Usage(input_tokens=0, output_tokens=0), model, provider_id=provider_id)
+    except LookupError:
+        log.info("no catalogue price", extra={"provider": provider, "model": model})
+        return None
+    return found.provider, found.model

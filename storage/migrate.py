@@ -1,0 +1,46 @@
+"""Schema migrations, applied on start and by ``lanebot db upgrade``.
+
+Alembic is driven programmatically (no alembic.ini to ship or find): the migration scripts live
+in ``storage/migrations/versions`` and every schema change gets a named, recorded revision.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATION_LOCK_ID = 7_261_432_001
+"""PostgreSQL advisory lock key that serialises concurrent upgrades."""
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the database to ``revision``; safe to call on every start and from several instances."""
+    config = alembic_config()
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Several instances starting at once on a fresh database: one migrates, the rest wait
+            # for it and then find nothing to do (the lock is released at commit).
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_ID})")
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()

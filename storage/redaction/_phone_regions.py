@@ -1,0 +1,110 @@
+"""Which phone regions could match anything in a text: the phone pass skips the others.
+
+presidio's phone recognizer runs python-phonenumbers' matcher once per region (seven by default),
+and each run scans the whole text and parses every digit group it finds: most of the redactor's
+time on ordinary support mail, where the only digits are an order number and a date. A number is
+only *valid* in a region (presidio's default leniency) if its national significant number has one
+of the lengths the region's metadata allows, and every digit of that number is written in the
+text. So a region whose shortest valid number has more digits than any run of digits in the text
+can match nothing there, and is skipped. The bound per region is the smallest of:
+
+- **national form**: the shortest ``possible_length`` of any region sharing its country code
+  (a national number typed for GB may be a Jersey number), less any digits the region's
+  ``national_prefix_transform_rule`` writes itself;
+- **international form with the region's exit code** (``00 49 …``, ``011 44 …``): the shortest
+  exit code it dials plus the shortest country code + national number anywhere;
+- **with a ``+``** anywhere in the text: the shortest country code + national number anywhere.
+
+A "run" is maximal digits joined by at most four non-digit characters: python-phonenumbers joins
+digit blocks by at most four punctuation characters, so each of its candidates lies within one run
+(a run may be longer; that only costs time). Everything is computed from the installed metadata
+when the redactor is built; ``tests/test_redaction.py`` checks the bounds against phonenumbers'
+own matcher on example numbers of every region and on random text.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from phonenumbers import PhoneMetadata
+from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
+
+_RUN = re.compile(r"\d(?:\D{0,4}\d)*")
+_DIGIT = re.compile(r"\d")
+_PLUS = ("+", "\uff0b")  # phonenumbers' PLUS_CHARS
+_RULE_LITERAL_DIGIT = re.compile(r"(?<![\\$])\d")  # a digit a transform rule writes, not a group reference
+_MAX_EXIT_CODE_PROBE = 3
+
+
+@dataclass(frozen=True)
+class PhoneRegions:
+    """The fewest digits a valid number needs in each region, with and without a ``+`` in the text."""
+
+    regions: tuple[str, ...]
+    without_plus: tuple[int, ...]
+    with_plus: tuple[int, ...]
+
+    @classmethod
+    def build(cls, regions: Sequence[str], *, local_lengths: bool = False) -> PhoneRegions:
+        """``local_lengths``: count local-only lengths too (for a leniency below VALID)."""
+        shortest_anywhere = min(
+            len(str(code)) + length
+            for code in COUNTRY_CODE_TO_REGION_CODE
+            if (length := _shortest_national(code, local_lengths)) is not None
+        )
+        without, with_plus = [], []
+        for region in regions:
+            metadata = PhoneMetadata.metadata_for_region(region)
+            national = _national_bound(metadata, local_lengths) if metadata is not None else 1
+            dialled = _exit_code_digits(metadata) + shortest_anywhere if metadata is not None else 1
+            without.append(min(national, dialled))
+            with_plus.append(min(national, dialled, shortest_anywhere))
+        return cls(tuple(regions), tuple(without), tuple(with_plus))
+
+    def possible(self, text: str) -> tuple[str, ...]:
+        """The regions in which some number in ``text`` could be valid, in the configured order."""
+        digits = max((len(_DIGIT.findall(run)) for run in _RUN.findall(text)), default=0)
+        bounds = self.with_plus if any(plus in text for plus in _PLUS) else self.without_plus
+        return tuple(region for region, bound in zip(self.regions, bounds, strict=True) if digits >= bound)
+
+
+def _shortest_national(code: int, local_lengths: bool) -> int | None:
+    lengths = [
+        length
+        for region in COUNTRY_CODE_TO_REGION_CODE[code]
+        if (metadata := PhoneMetadata.metadata_for_region_or_calling_code(code, region)) is not None
+        for length in _lengths(metadata, local_lengths)
+    ]
+    return min(lengths, default=None)
+
+
+def _lengths(metadata: PhoneMetadata, local_lengths: bool) -> list[int]:
+    desc = metadata.general_desc
+    if desc is None:
+        return []
+    local = list(desc.possible_length_local_only or ()) if local_lengths else []
+    return [length for length in (*(desc.possible_length or ()), *local) if length > 0]
+
+
+def _national_bound(metadata: PhoneMetadata, local_lengths: bool) -> int:
+    code = metadata.country_code
+    shortest = _shortest_national(code, local_lengths) if code is not None else None
+    if shortest is None:
+        return 1  # no metadata to reason with: never skip the region
+    written = len(_RULE_LITERAL_DIGIT.findall(metadata.national_prefix_transform_rule or ""))
+    return max(1, shortest - written)
+
+
+def _exit_code_digits(metadata: PhoneMetadata) -> int:
+    """The fewest digits of an exit code the region dials (its ``international_prefix`` pattern)."""
+    pattern = metadata.international_prefix
+    if not pattern:
+        return 0
+    compiled = re.compile(pattern)
+    for length in range(1, _MAX_EXIT_CODE_PROBE + 1):
+        if any(compiled.fullmatch("".join(d)) for d in itertools.product("0123456789", repeat=length)):
+            return length
+    return _MAX_EXIT_CODE_PROBE + 1  # nothing shorter matched, so at least this many

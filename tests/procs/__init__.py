@@ -1,0 +1,1 @@
+"""Real lanebot processes for the multi-process reliability tests (``serve_bot`` + ``BotProcess``)."""

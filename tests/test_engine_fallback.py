@@ -1,0 +1,269 @@
+"""Execution rules 1, 2, 3 and 7: strict fallback, non-transient errors, the circuit breaker and
+clean failures — each checked through the real SDK clients and by the audit rows it leaves."""
+
+from __future__ import annotations
+
+import pytest
+
+from lanes.config import ModelSpec
+from tests.engine_rig import FAST, LOCAL, STRONG, FakeTime, ask, build_engine, kinds, rig_config
+from tests.fakes.model_servers import (
+    Auth,
+    ContentPolicy,
+    ContextLength,
+    Delay,
+    Empty,
+    Hang,
+    ModelServer,
+    Ok,
+    Reset,
+    Status,
+)
+
+
+@pytest.fixture
+def server():
+    with ModelServer() as server:
+        yield server
+
+
+def test_default_route_records_who_answered_and_what_it_cost(server, store, redactor):
+    server.script(
+        FAST,
+        Ok(
+            "Sorry about the double charge; we are checking.",
+            model_answered="gpt-5-mini-2025-08-07",
+            input_tokens=120,
+            output_tokens=30,
+        ),
+    )
+    engine = build_engine(rig_config(server), store, server, redactor)
+
+    result = ask(engine, "support", "I was charged twice this month.")
+
+    assert result.status == "drafted"
+    assert result.route_kind == "default"
+    assert result.route.explain() == "default for lane support"
+    assert result.model_answered == "gpt-5-mini-2025-08-07"
+    run = store.get_run(result.run_id)
+    assert run.status == "drafted" and run.model == "gpt-5-mini-2025-08-07" and run.provider == "openai"
+    assert run.route_reasons == ("default for lane support",)
+    assert run.prompt_id == "support/fast" and len(run.prompt_version or "") == 8 and run.policy_version
+    assert run.cost_known and run.cost_usd is not None and run.cost_usd > 0
+    (attempt,) = run.attempts
+    assert (attempt.kind, attempt.model_requested, attempt.model_answered) == (
+        "first",
+        FAST,
+        "gpt-5-mini-2025-08-07",
+    )
+    assert (attempt.input_tokens, attempt.output_tokens, attempt.response_id is not None) == (120, 30, True)
+    assert run.expires_at is not None and run.drafted_at is not None
+
+
+@pytest.mark.parametrize(
+    ("failure", "reason_code"),
+    [
+        (Delay(3), "timeout"),
+        (Hang(), "timeout"),
+        (Reset(), "connection"),
+        (Status(429), "rate_limited"),
+        (Status(500), "server_error"),
+        (Status(503), "server_error"),
+        (Empty(), "empty_answer"),
+    ],
+    ids=["timeout", "never-answers", "connection-reset", "429", "500", "503", "empty"],
+)
+def test_transient_failure_gets_exactly_one_try_on_the_fallback(
+    server, store, redactor, failure, reason_code
+):
+    server.script(FAST, failure)
+    server.script(LOCAL, Ok("Fallback draft.", model_answered="llama3.1:8b-instruct-q4"))
+    engine = build_engine(rig_config(server, timeout_s=0.3), store, server, redactor)
+
+    result = ask(engine, "support", "Where is my parcel?")
+
+    assert result.status == "drafted" and result.route_kind == "fallback"
+    assert result.draft == "Fallback draft."
+    assert kinds(store, result.run_id) == [
+        ("first", "fast", "failed", reason_code),
+        ("fallback", "local", "ok", None),
+    ]
+    run = store.get_run(result.run_id)
+    assert run.model == "llama3.1:8b-instruct-q4" and run.tier == "local"
+    assert run.fallback_reason and reason_code.replace("_", " ") in run.fallback_reason
+    failed = run.attempts[0]
+    assert failed.cost_usd is None and failed.input_tokens is None and failed.output_tokens is None
+    assert len(server.requests_for(FAST)) == 1, "SDK retries must be off: one request per attempt"
+    assert len(server.requests_for(LOCAL)) == 1
+    assert server.requests_for(LOCAL)[0].prompt == server.requests_for(FAST)[0].prompt, "same prompt"
+
+
+def test_retry_after_that_fits_the_timeout_is_honoured_once_on_the_same_model(server, store, redactor):
+    server.script(FAST, Status(429, retry_after=0.2), Ok("After waiting."))
+    time = FakeTime()
+    engine = build_engine(rig_config(server), store, server, redactor, time)
+
+    result = ask(engine, "support", "Hello")
+
+    assert result.status == "drafted" and result.draft == "After waiting."
+    assert time.slept == [0.2]
+    assert kinds(store, result.run_id) == [
+        ("first", "fast", "failed", "rate_limited"),
+        ("retry", "fast", "ok", None),
+    ]
+    assert server.requests_for(LOCAL) == []
+
+
+def test_retry_after_longer_than_the_timeout_goes_to_the_fallback(server, store, redactor):
+    server.script(FAST, Status(429, retry_after=30))
+    time = FakeTime()
+    engine = build_engine(rig_config(server), store, server, redactor, time)
+
+    result = ask(engine, "support", "Hello")
+
+    assert time.slept == []
+    assert kinds(store, result.run_id) == [
+        ("first", "fast", "failed", "rate_limited"),
+        ("fallback", "local", "ok", None),
+    ]
+
+
+def test_fallback_failing_too_is_a_clean_failure_without_a_draft(server, store, redactor):
+    server.script(FAST, Status(503))
+    server.script(LOCAL, Reset())
+    engine = build_engine(rig_config(server), store, server, redactor)
+
+    result = ask(engine, "support", "Hello")
+
+    assert result.status == "failed" and result.draft is None
+    assert "fallback local failed too" in result.message and "server_error" in result.message
+    run = store.get_run(result.run_id)
+    assert run.status == "failed" and run.error == result.message and run.draft_text is None
+    assert kinds(store, result.run_id) == [
+        ("first", "fast", "failed", "server_error"),
+        ("fallback", "local", "failed", "connection"),
+    ]
+    assert run.cost_usd == 0 or run.cost_usd is None
+
+
+def test_context_length_escalates_to_a_larger_window(server, store, redactor):
+    server.script(FAST, ContextLength())
+    server.script(STRONG, Ok("Strong draft.", model_answered="claude-sonnet-4-6-20260101"))
+    engine = build_engine(rig_config(server), store, server, redactor)
+
+    result = ask(engine, "support", "A long thread...")
+
+    assert result.status == "drafted" and result.route_kind == "escalation"
+    assert result.model_answered == "claude-sonnet-4-6-20260101"
+    assert "context length" in (result.escalation_reason or "")
+    assert kinds(store, result.run_id) == [
+        ("first", "fast", "failed", "context_length"),
+        ("escalation", "strong", "ok", None),
+    ]
+    assert server.requests_for(LOCAL) == [], "context length is not a transient failure"
+
+
+def test_context_length_without_a_larger_model_fails_cleanly(server, store, redactor):
+    config = rig_config(server)
+    strong = config.models["strong"].model_copy(update={"context_window": None})
+    config = config.model_copy(update={"models": {**config.models, "strong": strong}})
+    server.script(FAST, ContextLength())
+    engine = build_engine(config, store, server, redactor)
+
+    result = ask(engine, "support", "A long thread...")
+
+    assert result.status == "failed"
+    assert "too long" in result.message and "shorten" in result.message
+    assert server.requests_for(STRONG) == [] and server.requests_for(LOCAL) == []
+
+
+def test_content_policy_refusal_goes_to_a_human_with_the_providers_reason(server, store, redactor):
+    server.script(FAST, ContentPolicy("Flagged: self-harm"))
+    engine = build_engine(rig_config(server), store, server, redactor)
+
+    result = ask(engine, "support", "Hello")
+
+    assert result.status == "needs_human" and result.route_kind == "human"
+    assert "Flagged: self-harm" in result.message
+    assert kinds(store, result.run_id) == [("first", "fast", "failed", "content_policy")]
+    assert store.get_run(result.run_id).failed_check == "content policy"
+
+
+def test_anthropic_refusal_is_a_content_policy_stop(server, store, redactor):
+    server.script(STRONG, ContentPolicy("Declined by policy"))
+    engine = build_engine(rig_config(server), store, server, redactor)
+
+    result = ask(engine, "support", "I want a refund or I call my lawyer")  # escalation keywords → strong
+
+    assert result.status == "needs_human"
+    assert kinds(store, result.run_id) == [("first", "strong", "failed", "content_policy")]
+
+
+def test_auth_failure_is_not_retried_anywhere(server, store, redactor):
+    server.script(FAST, Auth())
+    engine = build_engine(rig_config(server), store, server, redactor)
+
+    result = ask(engine, "support", "Hello")
+
+    assert result.status == "failed" and result.draft is None
+    assert kinds(store, result.run_id) == [("first", "fast", "failed", "auth")]
+    assert server.requests_for(LOCAL) == []
+
+
+def test_missing_api_key_fails_with_the_variable_to_set(server, store, redactor):
+    from lanes.engine import Engine
+    from lanes.providers.registry import build_providers
+
+    config = rig_config(server)
+    env = server.env(openai_key=None)
+    engine = Engine(config, store, build_providers(config, env), redactor=redactor)
+
+    result = ask(engine, "support", "Hello")
+
+    assert result.status == "failed"
+    assert "OPENAI_API_KEY" in result.message
+    assert server.requests_for(FAST) == []
+
+
+def test_circuit_breaker_skips_a_failing_model_then_probes_after_the_cooldown(server, store, redactor):
+    config = rig_config(server)
+    config = config.model_copy(
+        update={
+            "runtime": config.runtime.model_copy(update={"breaker_failures": 2, "breaker_cooldown_s": 60})
+        }
+    )
+    server.always(FAST, Status(503))
+    time = FakeTime()
+    engine = build_engine(config, store, server, redactor, time, monotonic=time.monotonic)
+
+    first, second = ask(engine, "support", "one"), ask(engine, "support", "two")
+    assert [a.kind for a in first.attempts] == [a.kind for a in second.attempts] == ["first", "fallback"]
+    assert len(server.requests_for(FAST)) == 2
+
+    skipped = ask(engine, "support", "three")
+    assert len(server.requests_for(FAST)) == 2, "an open circuit costs no request and no timeout"
+    assert skipped.status == "drafted" and skipped.route_kind == "fallback"
+    assert kinds(store, skipped.run_id) == [("fallback", "local", "ok", None)]
+    assert "circuit" in skipped.route.explain()
+
+    time.advance(61)
+    server.always(FAST, Ok("Recovered."))
+    probed = ask(engine, "support", "four")
+    assert probed.draft == "Recovered." and probed.route_kind == "default"
+    assert len(server.requests_for(FAST)) == 3
+
+
+def test_unknown_price_is_null_and_flagged_never_zero(server, store, redactor):
+    config = rig_config(server)
+    local = ModelSpec(
+        provider="openai_compatible", model=LOCAL, base_url=server.openai_base_url, timeout_s=0.5
+    )
+    config = config.model_copy(update={"models": {**config.models, "local": local}})
+    server.script(FAST, Status(500))
+    engine = build_engine(config, store, server, redactor)
+
+    result = ask(engine, "support", "Hello")
+
+    run = store.get_run(result.run_id)
+    assert run.attempts[1].cost_usd is None and run.attempts[1].price_known is False
+    assert run.cost_known is False and result.cost_known is False

@@ -1,0 +1,342 @@
+"""The audit store's promises, each checked on a SQLite file and on PostgreSQL (the ``store`` fixture).
+
+The concurrency tests use real threads against the real database: "exactly one decision" and
+"exactly once" are properties of SQL (conditional updates, unique keys), so that is where they are
+tested, not with locks or mocks.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+from sqlalchemy import ColumnElement, func, select
+
+from lanes.errors import AuditWriteError, RunNotFoundError
+from lanes.run import Attempt
+from storage import models
+from storage.db import make_engine
+from storage.migrate import upgrade
+from storage.records import DecisionOutcome, NewDecision, NewRun, RunOutcome
+from storage.store import AuditStore
+
+T = TypeVar("T")
+T0 = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
+RACERS = 8
+
+
+def new_run(run_id: str, *, lane: str = "support", at: datetime = T0, key: str | None = None) -> NewRun:
+    return NewRun(
+        id=run_id,
+        lane=lane,
+        requester="U_REQ",
+        created_at=at,
+        input_text="customer asks about [EMAIL]",
+        input_chars=28,
+        route_reasons=("default tier",),
+        route_kind="default",
+        tier="fast",
+        idempotency_key=key,
+    )
+
+
+def drafted(at: datetime = T0, *, cost: float | None = 0.01) -> RunOutcome:
+    return RunOutcome(
+        status="drafted",
+        finished_at=at + timedelta(seconds=3),
+        provider="openai",
+        model="gpt-4o-mini-2024-07-18",
+        draft_text="Thanks for writing in",
+        cost_usd=cost,
+        input_tokens=120,
+        output_tokens=40,
+        latency_ms=812.5,
+    )
+
+
+def attempt(kind: str = "first", *, outcome: str = "ok", at: datetime = T0) -> Attempt:
+    return Attempt(
+        kind=kind,  # type: ignore[arg-type]
+        tier="fast",
+        provider="openai",
+        model_requested="gpt-4o-mini",
+        outcome=outcome,  # type: ignore[arg-type]
+        started_at=at,
+        latency_ms=812.5,
+        model_answered="gpt-4o-mini-2024-07-18" if outcome == "ok" else None,
+        input_tokens=120,
+        output_tokens=40,
+        cost_usd=0.01,
+        reason_code=None if outcome == "ok" else "timeout",
+    )
+
+
+def drafted_run(store: AuditStore, run_id: str = "r1") -> str:
+    assert store.start_run(new_run(run_id)) is None
+    assert store.finish_run(run_id, drafted())
+    return run_id
+
+
+def decision(run_id: str, actor: str, kind: str = "approve", *, final: bool = True) -> NewDecision:
+    statuses = {"approve": "approved", "edit": "edited", "reject": "rejected"}
+    return NewDecision(
+        run_id=run_id,
+        kind=kind,
+        actor=actor,
+        created_at=T0 + timedelta(minutes=5),
+        final=final,
+        new_status=statuses.get(kind) if final else None,
+    )
+
+
+def race(n: int, action: Callable[[int], T]) -> list[T]:
+    """Run ``action(i)`` in ``n`` threads released together by a barrier."""
+    barrier = threading.Barrier(n)
+
+    def go(i: int) -> T:
+        barrier.wait()
+        return action(i)
+
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        return list(pool.map(go, range(n)))
+
+
+def count(store: AuditStore, *where: ColumnElement[bool]) -> int:
+    with store.engine.connect() as conn:
+        return int(conn.scalar(select(func.count()).select_from(models.Decision).where(*where)) or 0)
+
+
+# --- runs -----------------------------------------------------------------------------------
+
+
+def test_start_run_then_read_it_back(store: AuditStore) -> None:
+    assert store.start_run(new_run("r1")) is None
+    record = store.get_run("r1")
+    assert (record.lane, record.requester, record.status) == ("support", "U_REQ", "running")
+    assert record.route_reasons == ("default tier",)
+    assert record.started_at == T0
+    assert record.attempts == () and record.decisions == ()
+
+
+def test_idempotency_key_returns_the_existing_run(store: AuditStore) -> None:
+    assert store.start_run(new_run("r1", key="slack:Ev1")) is None
+    assert store.start_run(new_run("r2", key="slack:Ev1")) == "r1"
+    with pytest.raises(RunNotFoundError):
+        store.get_run("r2")
+
+
+def test_same_id_without_key_is_refused(store: AuditStore) -> None:
+    store.start_run(new_run("r1"))
+    with pytest.raises(AuditWriteError, match="already exists"):
+        store.start_run(new_run("r1"))
+
+
+def test_unknown_run_names_the_command_to_list_runs(store: AuditStore) -> None:
+    with pytest.raises(RunNotFoundError, match="lanebot audit"):
+        store.get_run("nope")
+
+
+def test_record_attempt_keeps_every_attempt_in_order(store: AuditStore) -> None:
+    store.start_run(new_run("r1"))
+    store.record_attempt("r1", 2, attempt("fallback", at=T0 + timedelta(seconds=2)))
+    store.record_attempt("r1", 1, attempt("first", outcome="failed"))
+    attempts = store.get_run("r1").attempts
+    assert [(a.seq, a.kind, a.outcome, a.reason_code) for a in attempts] == [
+        (1, "first", "failed", "timeout"),
+        (2, "fallback", "ok", None),
+    ]
+    assert attempts[1].model_answered == "gpt-4o-mini-2024-07-18"
+    assert attempts[1].started_at == T0 + timedelta(seconds=2)
+
+
+def test_finish_run_only_from_running(store: AuditStore) -> None:
+    store.start_run(new_run("r1"))
+    assert store.finish_run("r1", drafted()) is True
+    failed = RunOutcome(status="failed", finished_at=T0, error="late failure")
+    assert store.finish_run("r1", failed) is False
+    record = store.get_run("r1")
+    assert (record.status, record.error, record.model) == ("drafted", None, "gpt-4o-mini-2024-07-18")
+    assert record.drafted_at == T0 + timedelta(seconds=3)
+
+
+def test_finish_run_of_a_missing_run_changes_nothing(store: AuditStore) -> None:
+    assert store.finish_run("ghost", drafted()) is False
+
+
+def test_set_status_is_conditional(store: AuditStore) -> None:
+    drafted_run(store)
+    assert store.set_status("r1", "expired", from_statuses=("drafted",), decided_at=T0)
+    assert not store.set_status("r1", "expired", from_statuses=("drafted",))
+    assert store.get_run("r1").status == "expired"
+
+
+def test_spent_since_sums_one_lane_from_a_time(store: AuditStore) -> None:
+    for run_id, lane, at, cost in (
+        ("old", "support", T0 - timedelta(days=1), 5.0),
+        ("a", "support", T0, 0.25),
+        ("b", "support", T0 + timedelta(hours=1), 0.5),
+        ("unknown", "support", T0 + timedelta(hours=2), None),
+        ("other", "sales", T0, 7.0),
+    ):
+        store.start_run(new_run(run_id, lane=lane, at=at))
+        store.finish_run(run_id, drafted(at, cost=cost))
+    assert store.spent_since("support", T0) == pytest.approx(0.75)
+    assert store.spent_since("support", T0 - timedelta(days=2)) == pytest.approx(5.75)
+    assert store.spent_since("nobody", T0) == 0.0
+
+
+def test_datetimes_round_trip_as_aware_utc(store: AuditStore) -> None:
+    india = timezone(timedelta(hours=5, minutes=30))
+    local = datetime(2026, 11, 16, 14, 30, 15, 123456, tzinfo=india)
+    store.start_run(new_run("r1", at=local))
+    store.record_attempt("r1", 1, attempt(at=local))
+    record = store.get_run("r1")
+    assert record.created_at == local
+    assert record.created_at.utcoffset() == timedelta(0)
+    assert record.created_at == datetime(2026, 11, 16, 9, 0, 15, 123456, tzinfo=UTC)
+    assert record.attempts[0].started_at.tzinfo is not None
+    assert record.attempts[0].started_at == local
+
+
+# --- decisions ------------------------------------------------------------------------------
+
+
+def test_final_decision_closes_the_run(store: AuditStore) -> None:
+    drafted_run(store)
+    outcome = store.apply_decision(decision("r1", "U_OWNER", "reject"))
+    assert (outcome.applied, outcome.status) == (True, "rejected")
+    record = store.get_run("r1")
+    assert record.status == "rejected"
+    assert record.decided_at == T0 + timedelta(minutes=5)
+    assert record.final_decision is not None and record.final_decision.actor == "U_OWNER"
+
+
+def test_second_decision_is_told_who_came_first(store: AuditStore) -> None:
+    drafted_run(store)
+    store.apply_decision(decision("r1", "U_A", "edit"))
+    late = store.apply_decision(decision("r1", "U_B", "approve"))
+    assert (late.applied, late.status, late.decided_by, late.decided_kind) == (False, "edited", "U_A", "edit")
+    assert count(store, models.Decision.run_id == "r1") == 1
+
+
+def test_decision_on_a_run_still_running_is_not_applied(store: AuditStore) -> None:
+    store.start_run(new_run("r1"))
+    outcome = store.apply_decision(decision("r1", "U_A"))
+    assert (outcome.applied, outcome.status, outcome.decided_by) == (False, "running", None)
+    assert count(store) == 0
+
+
+def test_exactly_one_final_decision_under_a_race(store: AuditStore) -> None:
+    drafted_run(store)
+    outcomes = race(RACERS, lambda i: store.apply_decision(decision("r1", f"U{i}", "approve")))
+    winners = [o for o in outcomes if o.applied]
+    assert len(winners) == 1
+    record = store.get_run("r1")
+    assert record.status == "approved"
+    assert record.final_decision is not None
+    winner = record.final_decision.actor
+    losers = [o for o in outcomes if not o.applied]
+    assert len(losers) == RACERS - 1
+    assert all(o.decided_by == winner and o.status == "approved" for o in losers)
+    assert count(store, models.Decision.run_id == "r1", models.Decision.final.is_(True)) == 1
+    assert count(store, models.Decision.run_id == "r1") == 1
+
+
+def test_two_person_approvals_count_each_actor_once(store: AuditStore) -> None:
+    drafted_run(store)
+    first = store.apply_decision(decision("r1", "U_A", "approval", final=False))
+    again = store.apply_decision(decision("r1", "U_A", "approval", final=False))
+    other = store.apply_decision(decision("r1", "U_B", "approval", final=False))
+    assert first.applied and other.applied
+    assert (again.applied, again.status, again.decided_by) == (False, "drafted", None)
+    record = store.get_run("r1")
+    assert record.approvals == frozenset({"U_A", "U_B"})
+    assert record.status == "drafted" and record.final_decision is None
+
+
+def test_same_actor_approving_twice_at_once_records_one_approval(store: AuditStore) -> None:
+    drafted_run(store)
+    outcomes = race(RACERS, lambda _: store.apply_decision(decision("r1", "U_A", "approval", final=False)))
+    assert sum(o.applied for o in outcomes) == 1
+    assert count(store, models.Decision.kind == "approval") == 1
+
+
+def test_approval_after_the_run_closed_is_not_recorded(store: AuditStore) -> None:
+    drafted_run(store)
+    store.apply_decision(decision("r1", "U_A", "reject"))
+    late = store.apply_decision(decision("r1", "U_B", "approval", final=False))
+    assert (late.applied, late.status, late.decided_by) == (False, "rejected", "U_A")
+    assert store.get_run("r1").approvals == frozenset()
+
+
+def test_approvals_racing_a_final_decision_never_land_after_it(store: AuditStore) -> None:
+    drafted_run(store)
+
+    def click(i: int) -> DecisionOutcome:
+        if i % 2:
+            return store.apply_decision(decision("r1", f"U{i}", "approve"))
+        return store.apply_decision(decision("r1", f"U{i}", "approval", final=False))
+
+    outcomes = race(RACERS, click)
+    record = store.get_run("r1")
+    final = record.final_decision
+    assert final is not None and sum(o.applied and o.status == "approved" for o in outcomes) == 1
+    assert all(d.id < final.id for d in record.decisions if d.kind == "approval")
+    refused = [o for o in outcomes if not o.applied]
+    assert all(o.decided_by == final.actor for o in refused)
+    assert len(record.decisions) == RACERS - len(refused)
+
+
+def test_record_event_appends_without_closing(store: AuditStore) -> None:
+    drafted_run(store)
+    store.record_event("r1", "refused", "U_X", T0, note="approve: not a reviewer of support")
+    store.record_event("r1", "refused", "U_X", T0, note="approve: not a reviewer of support")
+    record = store.get_run("r1")
+    assert [(d.kind, d.final) for d in record.decisions] == [("refused", False), ("refused", False)]
+    assert record.status == "drafted"
+
+
+# --- claims ---------------------------------------------------------------------------------
+
+
+def test_claim_event_is_true_once(store: AuditStore) -> None:
+    assert store.claim_event("Ev1", T0) is True
+    assert store.claim_event("Ev1", T0) is False
+    assert store.claim_event("Ev2", T0) is True
+
+
+def test_claim_event_exactly_once_under_a_race(store: AuditStore) -> None:
+    results = race(RACERS, lambda _: store.claim_event("Ev1:retry-1", T0))
+    assert results.count(True) == 1
+
+
+def test_claim_job_exactly_once_across_instances(store: AuditStore) -> None:
+    results = race(RACERS, lambda i: store.claim_job("digest:2026-W47", f"instance-{i}", T0))
+    assert results.count(True) == 1
+    assert store.claim_job("digest:2026-W48", "instance-0", T0) is True
+
+
+# --- failure --------------------------------------------------------------------------------
+
+
+def test_unwritable_database_raises_audit_write_error_naming_the_fix(tmp_path: Path) -> None:
+    path = tmp_path / "audit.db"
+    writable = make_engine(f"sqlite:///{path}")
+    upgrade(writable)
+    writable.dispose()
+    read_only = make_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
+    store = AuditStore(read_only)
+    try:
+        with pytest.raises(AuditWriteError) as raised:
+            store.start_run(new_run("r1"))
+    finally:
+        read_only.dispose()
+    assert "readonly" in str(raised.value.__cause__)
+    message = str(raised.value)
+    assert "DATABASE_URL" in message and "writable" in message
+    assert "no draft" in message
