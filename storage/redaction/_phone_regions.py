@@ -18,7 +18,7 @@ can match nothing there, and is skipped. The bound per region is the smallest of
 A "run" is maximal digits joined by at most four non-digit characters: python-phonenumbers joins
 digit blocks by at most four punctuation characters, so each of its candidates lies within one run
 (a run may be longer; that only costs time). Everything is computed from the installed metadata
-when the redactor is built; ``tests/test_redaction.py`` checks the bounds against phonenumbers'
+when the redactor is built; ``tests/test_phone_regions.py`` checks the bounds against phonenumbers'
 own matcher on example numbers of every region and on random text.
 """
 
