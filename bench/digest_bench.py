@@ -185,8 +185,6 @@ METHOD = (
 
 def report(results: list[Result], weeks: int, repeat: int) -> str:
     lines = [
-        "## Digest",
-        "",
         METHOD.format(runs=results[0].runs, weeks=weeks, week=TARGET.label, repeat=repeat),
         "",
         f"Run {datetime.now(UTC):%Y-%m-%d} on {machine()}; SQLite {_sqlite_version()}, {_pg_version()}.",
@@ -207,42 +205,7 @@ def report(results: list[Result], weeks: int, repeat: int) -> str:
         lines.append(
             f"- {r.database}: warm digest {r.warm_median_s:.2f} s, {verdict} the {BUDGET_S:.0f} s target."
         )
-    lines += ["", NOTES, ""]
     return "\n".join(lines)
-
-
-NOTES = """**Before this change** (the code before revision `0002_digest_index`, same bench): recorded at load
-average 2.2, SQLite warm 3.75 s (CPU 3.70 s) and PostgreSQL warm 1.63 s; re-run in the same session as the
-table above, at load average 4.7-5.4: SQLite cold 5.82 s, warm 5.64 s (CPU 3.60 s), PostgreSQL cold
-2.21 s, warm 2.39 s. Every figure is unchanged: the 1M-run digests before and after were compared field
-by field, identical on SQLite; on PostgreSQL float sums differ by at most ~6e-15 relative, as they do
-between two runs of the old code, because a SQL sum has no fixed order.
-
-**What changed.** Revision `0002_digest_index` adds `ix_runs_digest` on runs (lane, created_at,
-route_kind, model, tier, status, cost_usd, cost_known, drafted_at, decided_at, fallback_reason,
-escalation_reason, id): every column the digest reads. Each query asks for its week lane by lane
-(`lane IN (...)` over the lanes found by a loose index scan, one seek per lane), so a lane's week is one
-slice of that index, read without touching the table, and the groups arrive in lane order: SQLite sums
-the chart's six older weeks per lane without a sort (it has no hash aggregate), PostgreSQL reads them
-with index-only scans instead of scanning 750k table rows. The plans no longer depend on planner
-statistics: without ANALYZE (the usual state of a SQLite store) SQLite used to read the percentiles' rows
-through `ix_runs_status`, i.e. every approved run of every week. SQLite's percentiles come from one read
-of the week's values (lane, route and two numbers per approved run), each group sorted once in Python,
-instead of a TEMP table with three indexes and `ORDER BY value LIMIT 2 OFFSET k` lookups. A covering
-index led by created_at was tried first: the week became a covering range, but SQLite still sorted
-every GROUP BY and the digest stayed at ~2.8 s CPU.
-
-Where the time goes now (SQLite, per digest, CPU, quiet machine): the week's counters and last week's
-(~0.33 s each: the index slices and the GROUP BY sort over route and model ~0.16 s, thirteen conditional
-sums the rest), spend and rework of the six older weeks (~0.4 s, no sort), the percentiles (~0.55 s, of
-which ~0.35 s is SQLite computing request-to-draft times and looking up 20k edit distances), top reasons
-(~0.17 s). The same SQLite file without ANALYZE statistics gets the same plans (~2.1 s CPU).
-PostgreSQL, after VACUUM: counters ~0.14 s each, older weeks ~0.5 s, percentiles ~0.36 s, reasons
-~0.14 s; in this bench the table is freshly COPYed and autovacuum has not yet set the visibility map, so
-its index-only scans still visit the heap. PostgreSQL runs with `jit = off` (JIT compilation alone cost
-~0.4 s per query). The machine is a shared 2-vCPU VM; the load average column shows how busy it was
-(other test suites ran at the same time), which is why the CPU seconds of the bench process are given
-for SQLite (it runs in-process)."""
 
 
 def _sqlite_version() -> str:
@@ -261,17 +224,19 @@ def _pg_version() -> str:
         return "PostgreSQL unavailable"
 
 
+RESULTS_START = "<!-- digest_bench results: start -->"
+RESULTS_END = "<!-- digest_bench results: end -->"
+
+
 def write_readme(section: str) -> None:
-    """Replace (or add) the ``## Digest`` section of bench/README.md, leaving other sections alone."""
-    current = README.read_text() if README.exists() else "# Benchmarks\n"
-    head, marker, rest = current.partition("## Digest")
-    tail = ""
-    if marker:
-        following = rest.find("\n## ")
-        tail = rest[following + 1 :] if following >= 0 else ""
-    README.write_text(
-        head.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n" + ("\n" + tail if tail else "")
-    )
+    """Replace the generated block of bench/README.md's digest section; the analysis around it is
+    written by hand (it explains a particular measurement, so a script must not rewrite it)."""
+    current = README.read_text()
+    head, start, rest = current.partition(RESULTS_START)
+    _, end, tail = rest.partition(RESULTS_END)
+    if not start or not end:
+        raise SystemExit(f"{README}: markers {RESULTS_START!r} … {RESULTS_END!r} not found; add them")
+    README.write_text(f"{head}{RESULTS_START}\n{section.strip()}\n{RESULTS_END}{tail}")
 
 
 def main() -> None:
