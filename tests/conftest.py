@@ -15,6 +15,8 @@ from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.store import AuditStore
 
+pytest_plugins = ["tests.leak_scan"]
+
 PG_ADMIN_URL = os.environ.get("LANEBOT_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 _real_connect = socket.socket.connect
 
@@ -47,7 +49,7 @@ def pg_available() -> bool:
 
 
 @pytest.fixture
-def pg_url(pg_available: bool) -> Iterator[str]:
+def pg_url(pg_available: bool, request: pytest.FixtureRequest) -> Iterator[str]:
     """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
     if not pg_available:
         if os.environ.get("CI"):
@@ -60,7 +62,10 @@ def pg_url(pg_available: bool) -> Iterator[str]:
     try:
         yield f"{PG_ADMIN_URL}?options=-csearch_path%3D{schema}"
     finally:
+        from tests.leak_scan import inspect_postgres_schema  # the plugin above; imported once registered
+
         with admin.begin() as conn:
+            inspect_postgres_schema(conn, schema, request.node.nodeid)
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
 

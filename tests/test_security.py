@@ -19,9 +19,9 @@ from bot import ids
 from bot.slackstub import Payload, SlackStubServer, demo_workspace
 from storage.records import RunRecord
 from tests.fakes import Echo, ModelServer, Ok, Status
+from tests.planted import PLANTED, PRIVATE_KEY_BODY, planted_request
 from tests.procs.harness import SIGNING_SECRET, bot_processes, wait_until
 from tests.slack_harness import Bot, lanes_config, running_bot, slack_and_models
-from tests.test_engine_policy import PLANTED, PRIVATE_KEY_BODY, planted_request
 
 DRAFT = "Thanks for your message; a colleague will follow up today."
 NO_CHECKS = {"checks": {}}
