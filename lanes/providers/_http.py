@@ -1,4 +1,4 @@
-"""What the HTTP adapters share: status codes to ``ProviderError``s, Retry-After, safe messages.
+"""What the HTTP adapters share: statuses and transport failures as errors, Retry-After, safe text.
 
 Both SDKs report an HTTP failure as a status code, a provider message and headers. Which codes
 are worth a fallback (429, 5xx including Anthropic's 529) and which need a person (401/403, other
@@ -115,4 +115,28 @@ def status_error(
     return BadRequestError(
         f"{label} rejected the request (HTTP {status}): {message}; check the model name and lanes.toml",
         status_code=status,
+    )
+
+
+def transport_error(
+    exc: Exception,
+    *,
+    timeout: type[Exception],
+    connection: type[Exception],
+    label: str,
+    timeout_s: float,
+    base_url: str,
+) -> TransientError:
+    """A failure with no HTTP status: the SDK's ``timeout`` error, its ``connection`` error, or a
+    response it could not read. All three are worth one try on the fallback. (Both SDKs raise
+    ``APITimeoutError``, a subclass of ``APIConnectionError``, for the first two.)"""
+    if isinstance(exc, timeout):
+        return TransientError(f"{label} did not answer within {timeout_s:g}s", reason_code="timeout")
+    if isinstance(exc, connection):
+        cause = safe_message(exc.__cause__ or "connection failed")
+        return TransientError(
+            f"could not reach {label} at {display_url(base_url)}: {cause}", reason_code="connection"
+        )
+    return TransientError(
+        f"{label} sent a response we could not read: {safe_message(exc)}", reason_code="server_error"
     )

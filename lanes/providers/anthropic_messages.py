@@ -25,7 +25,7 @@ from typing import Any
 import anthropic
 
 from lanes.config import ModelSpec
-from lanes.providers._http import display_url, retry_after_seconds, safe_message, status_error
+from lanes.providers._http import retry_after_seconds, safe_message, status_error, transport_error
 from lanes.providers.base import Completion, CompletionRequest
 from lanes.providers.errors import (
     AuthError,
@@ -94,18 +94,15 @@ class AnthropicMessagesProvider:
         return _completion(message, label)
 
     def _map_error(self, exc: anthropic.AnthropicError, label: str, timeout_s: float) -> ProviderError:
-        if isinstance(exc, anthropic.APITimeoutError):
-            return TransientError(f"{label} did not answer within {timeout_s:g}s", reason_code="timeout")
-        if isinstance(exc, anthropic.APIConnectionError):
-            cause = safe_message(exc.__cause__ or "connection failed")
-            return TransientError(
-                f"could not reach {label} at {display_url(self._endpoint.base_url)}: {cause}",
-                reason_code="connection",
-            )
         if isinstance(exc, anthropic.APIStatusError):
             return self._map_status(exc, label)
-        return TransientError(
-            f"{label} sent a response we could not read: {safe_message(exc)}", reason_code="server_error"
+        return transport_error(
+            exc,
+            timeout=anthropic.APITimeoutError,
+            connection=anthropic.APIConnectionError,
+            label=label,
+            timeout_s=timeout_s,
+            base_url=self._endpoint.base_url,
         )
 
     def _map_status(self, exc: anthropic.APIStatusError, label: str) -> ProviderError:

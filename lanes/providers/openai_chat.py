@@ -25,7 +25,7 @@ from typing import Any, Literal
 import openai
 
 from lanes.config import ModelSpec
-from lanes.providers._http import display_url, retry_after_seconds, safe_message, status_error
+from lanes.providers._http import retry_after_seconds, safe_message, status_error, transport_error
 from lanes.providers.base import Completion, CompletionRequest
 from lanes.providers.errors import (
     AuthError,
@@ -133,18 +133,15 @@ class OpenAIChatProvider:
         return arguments
 
     def _map_error(self, exc: openai.OpenAIError, label: str, timeout_s: float) -> ProviderError:
-        if isinstance(exc, openai.APITimeoutError):
-            return TransientError(f"{label} did not answer within {timeout_s:g}s", reason_code="timeout")
-        if isinstance(exc, openai.APIConnectionError):
-            cause = safe_message(exc.__cause__ or exc.message)
-            return TransientError(
-                f"could not reach {label} at {display_url(self._endpoint.base_url)}: {cause}",
-                reason_code="connection",
-            )
         if isinstance(exc, openai.APIStatusError):
             return self._map_status(exc, label)
-        return TransientError(
-            f"{label} sent a response we could not read: {safe_message(exc)}", reason_code="server_error"
+        return transport_error(
+            exc,
+            timeout=openai.APITimeoutError,
+            connection=openai.APIConnectionError,
+            label=label,
+            timeout_s=timeout_s,
+            base_url=self._endpoint.base_url,
         )
 
     def _map_status(self, exc: openai.APIStatusError, label: str) -> ProviderError:
