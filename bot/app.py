@@ -25,6 +25,7 @@ from slack_sdk import WebClient
 
 from bot import ids
 from bot.flows.services import Services
+from bot.intake import IntakeJournal
 from bot.listeners import actions, commands, errors, events, modals
 from bot.settings import Settings
 from bot.worker import WorkerPool
@@ -53,6 +54,7 @@ def build_app(
     listener_executor: Executor | None = None,
     new_id: Callable[[], str] | None = None,
     on_decision: Callable[[str, str], None] | None = None,
+    intake: IntakeJournal | None = None,
 ) -> App:
     """The Bolt app with every listener registered; ``executor`` carries the model work."""
     _check_commands(config)
@@ -75,6 +77,7 @@ def build_app(
         pool=executor,
         instance=settings.instance_id,
         new_id=new_id or (lambda: uuid.uuid4().hex),
+        intake=intake,
     )
     if on_decision is not None:
         services.on_decision = on_decision

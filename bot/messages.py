@@ -368,17 +368,16 @@ def generic_error(reference: str) -> str:
 # --- recovery (bot.recovery) ------------------------------------------------------------------
 
 
-def interrupted_error(instance: str) -> str:
-    return (
-        f"interrupted: the bot instance running it ({instance}) stopped before the run finished; "
-        "no draft was made"
-    )
+def interrupted_error(instance: str, *, queued: bool = False) -> str:
+    ended = "before the run started" if queued else "before the run finished"
+    return f"interrupted: the bot instance running it ({instance}) stopped {ended}; no draft was made"
 
 
-def interrupted(requester: str, lane: str, run_id: str) -> str:
+def interrupted(requester: str, lane: str, run_id: str, *, queued: bool = False) -> str:
+    when = "before it could start on it" if queued else "while it was working on it"
     return (
         f":warning: {mention(requester)} your {escape(lane)} run `{run_id}` was interrupted: the bot "
-        "stopped while it was working on it, so there is no draft and nothing was approved. Please send "
+        f"stopped {when}, so there is no draft and nothing was approved. Please send "
         f"the request again. (`lanebot audit show {run_id}`)"
     )
 

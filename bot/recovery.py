@@ -27,6 +27,10 @@ A live instance beats from its own thread whatever its workers are doing, so its
 taken however long a model takes. Taking a run is a conditional UPDATE (``interrupt_run``): when
 two instances recover at once, one wins and only the winner tells the requester.
 
+**Requests acked as queued** (every worker busy) have a ``queued`` run from ``bot.intake``; the
+same rules apply to them, except that this live instance's own queued runs are left alone for as
+long as its queue could hold them (``max_queue_time``): they are waiting in its memory.
+
 **Late delivery.** When Slack is unreachable as an outcome is ready, the flow records the thread
 root and leaves ``slack_draft_ts`` empty. ``deliver_pending`` posts those outcomes once Slack is
 back (a draft with its buttons, or the outcome in words), claiming each so it is posted once.
@@ -35,6 +39,7 @@ back (a draft with its buttons, or the outcome in words), claiming each so it is
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -83,6 +88,13 @@ def max_run_time(config: LanesConfig) -> timedelta:
     return timedelta(seconds=3 * total + 60)
 
 
+def max_queue_time(config: LanesConfig, max_run: timedelta) -> timedelta:
+    """An upper bound on how long a request can wait in a live instance's worker queue: every
+    request ahead of it (at most ``queue_limit``) taking ``max_run`` on one of ``workers``."""
+    runtime = config.runtime
+    return max_run * (1 + math.ceil(runtime.queue_limit / runtime.workers))
+
+
 def orphan_reason(
     run: RunRecord,
     *,
@@ -92,12 +104,19 @@ def orphan_reason(
     now: datetime,
     stale_after: timedelta,
     max_run: timedelta,
+    max_queue_wait: timedelta | None = None,
 ) -> str | None:
-    """Why ``run`` (still ``running``/``queued``) has no live process, or None if it may be live. Pure."""
+    """Why ``run`` (still ``running``/``queued``) has no live process, or None if it may be live. Pure.
+
+    A ``queued`` run of this live instance waits in its worker queue, which can hold it for up to
+    ``max_queue_wait`` (``max_queue_time``) before a worker adopts it."""
     owner = run.owner_instance or ""
     started = run.started_at or run.created_at
     if owner == me and starting:
         return f"{owner} restarted"
+    if owner == me and run.status == "queued":
+        waited = now - run.created_at
+        return f"{owner} dropped it from its queue" if waited > (max_queue_wait or max_run) else None
     if owner != me and owner in beats:
         silent = now - beats[owner]
         return f"{owner} stopped" if silent > stale_after else None
@@ -121,6 +140,7 @@ class Recovery:
         self.clock = clock
         self.settings = settings or RecoverySettings()
         self.max_run = self.settings.max_run or max_run_time(config)
+        self.max_queue_wait = max_queue_time(config, self.max_run)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -153,11 +173,14 @@ class Recovery:
                 now=now,
                 stale_after=self.settings.stale_after,
                 max_run=self.max_run,
+                max_queue_wait=self.max_queue_wait,
             )
             if why is None:
                 continue
             owner = run.owner_instance or "unknown"
-            if not self.store.interrupt_run(run.id, now, messages.interrupted_error(owner)):
+            if not self.store.interrupt_run(
+                run.id, now, messages.interrupted_error(owner, queued=run.status == "queued")
+            ):
                 continue  # another instance recovered it first
             taken.append(run.id)
             log.warning(
@@ -174,7 +197,7 @@ class Recovery:
         channel = run.slack_channel or run.channel
         if run.source != "slack" or not channel:
             return
-        text = messages.interrupted(run.requester, run.lane, run.id)
+        text = messages.interrupted(run.requester, run.lane, run.id, queued=run.status == "queued")
         try:
             slack_io.post(self.client, channel, text, views.plain_message(text), thread_ts=run.slack_root_ts)
         except (SlackClientError, OSError) as exc:

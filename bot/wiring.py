@@ -32,6 +32,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from bot.app import build_app
 from bot.core import Core, build_core
 from bot.groups import SlackGroupDirectory
+from bot.intake import IntakeJournal
 from bot.metrics import Metrics
 from bot.settings import Settings
 from bot.worker import WorkerPool
@@ -72,9 +73,11 @@ class SlackRuntime:
     listener_executor: ThreadPoolExecutor
     app: App
     metrics: Metrics
+    intake: IntakeJournal
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
+        self.intake.close()
         self.listener_executor.shutdown(wait=True)
         self.core.close()
 
@@ -106,6 +109,7 @@ def build_runtime(
     core.engine.observer = metrics
     runtime_config = core.config.runtime
     pool = WorkerPool(runtime_config.workers, runtime_config.queue_limit)
+    intake = IntakeJournal(core.store)
     listeners = listener_executor or ThreadPoolExecutor(
         settings.http_threads, thread_name_prefix="lanebot-bolt"
     )
@@ -122,6 +126,7 @@ def build_runtime(
             mode=mode,
             listener_executor=listeners,
             on_decision=metrics.decision_recorded,
+            intake=intake,
         )
     except Exception:
         pool.shutdown(wait=False)
@@ -131,4 +136,4 @@ def build_runtime(
     log.info(
         "slack app built", extra={"mode": mode, "lanes": len(core.config.lanes), "workers": pool.workers}
     )
-    return SlackRuntime(settings, core, client, pool, listeners, app, metrics)
+    return SlackRuntime(settings, core, client, pool, listeners, app, metrics, intake)

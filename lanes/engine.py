@@ -20,7 +20,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -149,8 +149,7 @@ class Engine:
     def run(self, request: RunRequest) -> RunResult:
         """Run a request to a draft, a human, a confirmation or a clean failure; audit first, always."""
         lane = self.validate(request)
-        plan = self._plan(lane, request)
-        self._start(plan)
+        plan = self._start(self._plan(lane, request))
         if plan.route.needs_confirmation:
             outcome = ExecutionOutcome(
                 status="needs_confirmation", route_kind="default", message=plan.route.explain()
@@ -215,34 +214,39 @@ class Engine:
             cached = self._policy_versions[lane.name] = (lane, models, policy_version(lane, models))
         return cached[2]
 
-    def _start(self, plan: _Plan) -> None:
+    def _start(self, plan: _Plan) -> _Plan:
+        """Write the run before any model call. A request the bot queued behind busy workers
+        already has a ``queued`` run under its idempotency key (``bot.intake``): that run is
+        started instead, and the plan takes its id. Any other holder of the key is a duplicate."""
         request, lane = plan.request, plan.lane
         stored_input, redacted_ok = self._stored_text(lane, request.text, plan.redacted_input)
-        existing = self.store.start_run(
-            NewRun(
-                id=plan.run_id,
-                lane=lane.name,
-                requester=request.requester,
-                created_at=plan.created_at,
-                channel=request.channel,
-                source=request.source,
-                risk=lane.risk,
-                review_rule=lane.review,
-                input_text=stored_input,
-                input_chars=len(request.text),
-                text_redacted=redacted_ok,
-                route_reasons=tuple(reason.text for reason in plan.route.reasons),
-                route_kind=plan.route.kind,
-                tier=plan.route.tier,
-                prompt_id=plan.prompt_id,
-                prompt_version=plan.prompt_version,
-                policy_version=plan.policy_version,
-                idempotency_key=request.idempotency_key,
-                owner_instance=self._instance,
-            )
+        new_run = NewRun(
+            id=plan.run_id,
+            lane=lane.name,
+            requester=request.requester,
+            created_at=plan.created_at,
+            channel=request.channel,
+            source=request.source,
+            risk=lane.risk,
+            review_rule=lane.review,
+            input_text=stored_input,
+            input_chars=len(request.text),
+            text_redacted=redacted_ok,
+            route_reasons=tuple(reason.text for reason in plan.route.reasons),
+            route_kind=plan.route.kind,
+            tier=plan.route.tier,
+            prompt_id=plan.prompt_id,
+            prompt_version=plan.prompt_version,
+            policy_version=plan.policy_version,
+            idempotency_key=request.idempotency_key,
+            owner_instance=self._instance,
         )
-        if existing is not None:
-            raise DuplicateRequestError(existing)
+        existing = self.store.start_run(new_run)
+        if existing is None:
+            return plan
+        if self.store.adopt_queued_run(existing, new_run):
+            return replace(plan, run_id=existing)
+        raise DuplicateRequestError(existing)
 
     def _record_attempt(self, run_id: str, seq: int, attempt: Attempt, lane: str) -> None:
         self.store.record_attempt(run_id, seq, attempt)

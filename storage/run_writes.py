@@ -49,6 +49,8 @@ class RunStatements:
     spent_since: Select[Any]
     update_run: Update
     """``UPDATE runs SET … WHERE id = :run_id_`` (unconditional: Slack message ids)."""
+    adopt_queued: Update
+    """``UPDATE runs SET … WHERE id = :run_id_ AND status = 'queued'``: a queued request starts."""
     insert_event: Insert
 
     @classmethod
@@ -66,6 +68,7 @@ class RunStatements:
                 runs.c.lane == bindparam("lane"), runs.c.created_at >= bindparam("since")
             ),
             update_run=update(runs).where(by_id),
+            adopt_queued=update(runs).where(by_id, runs.c.status == "queued"),
             insert_event=insert(events),
         )
 

@@ -17,7 +17,7 @@ import json
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -91,6 +91,29 @@ class AuditStore:
                 )
             return existing
         return None
+
+    def enqueue_run(self, run: NewRun) -> bool:
+        """Record a request admitted behind busy workers as a ``queued`` run, so that it survives
+        its process (``bot.intake``). False if its idempotency key already has a run: the worker
+        got there first, or this is a repeated delivery."""
+        try:
+            with self._write_core("the queued request", conflicts_expected=True) as connection:
+                queued = run_row(replace(run, status="queued"))
+                queued["started_at"] = None  # set when a worker adopts it
+                connection.execute(self._sql.insert_run, queued)
+        except IntegrityError:
+            return False
+        return True
+
+    def adopt_queued_run(self, run_id: str, run: NewRun) -> bool:
+        """Start the ``queued`` run ``run_id`` with ``run``'s details (all but its id and request
+        time); False unless it was still queued. The worker that claimed the delivery calls this,
+        so exactly one adopts it, whichever instance queued it."""
+        row = run_row(run)
+        del row["id"], row["created_at"]
+        with self._write_core("the start of the queued run") as connection:
+            moved = connection.execute(self._sql.adopt_queued, {RUN_ID: run_id, **row}).rowcount
+        return bool(moved)
 
     def record_attempt(self, run_id: str, seq: int, attempt: Attempt) -> None:
         with self._write_core("a model attempt") as connection:

@@ -87,6 +87,32 @@ def test_kill_9_during_the_model_call_is_found_on_restart_and_the_requester_told
     held.set()
 
 
+def test_requests_queued_behind_busy_workers_survive_a_kill_9(world, audit) -> None:  # type: ignore[no-untyped-def]
+    """Acked "queued" and held only in the worker pool's memory, they are on record all the same
+    (``bot.intake``): the restart closes them and tells each requester, like the running one."""
+    db_url, stub, models, procs = world
+    held = threading.Event()
+    models.always("gpt-5-mini", Gate(held, Ok(DRAFT)))
+    a = procs.start("bot-a", db_url=db_url, stub=stub, models=models, lanes=NO_CHECKS, workers=1)
+    command(a, "first: on the only worker")
+    models.wait_for_requests(1, timeout=30)
+    for user in ("U0OWNER", "U0REVIEW"):
+        delivery = a.sim.slash_command(user, CHANNEL, "/support", f"queued request from {user}")
+        assert "is queued" in delivery.response.body
+    wait_until(lambda: sorted(r.status for r in all_runs(audit)) == ["queued", "queued", "running"])
+
+    a.kill()
+    procs.start("bot-a-again", db_url=db_url, stub=stub, models=models, instance="bot-a", workers=1)
+    runs = all_runs(audit)
+    assert len(runs) == 3 and all(r.status == "failed" for r in runs)
+    assert sum("before the run started" in (r.error or "") for r in runs) == 2
+    told = [m for m in stub.workspace.messages(CHANNEL) if "was interrupted" in m.text]
+    assert sorted(next(r.id for r in runs if r.id in m.text) for m in told) == sorted(r.id for r in runs)
+    assert {r.requester for r in runs} == {"U0ASKER", "U0OWNER", "U0REVIEW"}
+    assert all(f"<@{r.requester}>" in m.text for r in runs for m in told if r.id in m.text)
+    held.set()
+
+
 def test_a_dead_instances_run_is_taken_once_and_a_live_instances_run_never(world, audit) -> None:  # type: ignore[no-untyped-def]
     db_url, stub, models, procs = world
     held = threading.Event()

@@ -112,7 +112,30 @@ def accept_command(services: Services, cmd: LaneCommand) -> str:
         claim_key=f"slack-command:{cmd.delivery_key}",
     )
     admission = services.pool.submit(lambda: run_and_post(services, job), label="run")
+    if admission.state == "queued" and services.intake is not None:
+        services.intake.record(queued_run(services, lane, request, route))
     return _ack_text(services, lane, route, admission)
+
+
+def queued_run(services: Services, lane: LaneConfig, request: RunRequest, route: Route) -> NewRun:
+    """The ``queued`` run that keeps a waiting request on record (``bot.intake``); no text yet."""
+    return NewRun(
+        id=services.new_id(),
+        lane=lane.name,
+        requester=request.requester,
+        created_at=services.clock(),
+        status="queued",
+        channel=request.channel,
+        source=request.source,
+        risk=lane.risk,
+        review_rule=lane.review,
+        input_chars=len(request.text),
+        route_reasons=tuple(reason.text for reason in route.reasons),
+        route_kind=route.kind,
+        tier=route.tier,
+        idempotency_key=request.idempotency_key,
+        owner_instance=services.instance,
+    )
 
 
 def _ack_text(services: Services, lane: LaneConfig, route: Route, admission: Admission) -> str:
@@ -191,28 +214,29 @@ def record_unposted_run(services: Services, job: RunJob, lane: LaneConfig, error
         else services.engine.redactor.redact_or_withhold(request.text)
     )
     run_id = services.new_id()
-    existing = services.store.start_run(
-        NewRun(
-            id=run_id,
-            lane=lane.name,
-            requester=request.requester,
-            created_at=now,
-            channel=request.channel,
-            source=request.source,
-            risk=lane.risk,
-            review_rule=lane.review,
-            input_text=stored,
-            input_chars=len(request.text),
-            text_redacted=ok,
-            route_reasons=tuple(r.text for r in route.reasons),
-            route_kind=route.kind,
-            tier=route.tier,
-            idempotency_key=request.idempotency_key,
-            owner_instance=services.instance,
-        )
+    new_run = NewRun(
+        id=run_id,
+        lane=lane.name,
+        requester=request.requester,
+        created_at=now,
+        channel=request.channel,
+        source=request.source,
+        risk=lane.risk,
+        review_rule=lane.review,
+        input_text=stored,
+        input_chars=len(request.text),
+        text_redacted=ok,
+        route_reasons=tuple(r.text for r in route.reasons),
+        route_kind=route.kind,
+        tier=route.tier,
+        idempotency_key=request.idempotency_key,
+        owner_instance=services.instance,
     )
+    existing = services.store.start_run(new_run)
     if existing is not None:
-        return existing
+        if not services.store.adopt_queued_run(existing, new_run):
+            return existing  # a repeated delivery: its run is already on record
+        run_id = existing  # the request was queued (``bot.intake``): close that run
     services.store.finish_run(run_id, RunOutcome(status="failed", finished_at=now, error=error))
     return run_id
 

@@ -23,6 +23,7 @@ from datetime import datetime
 
 from slack_sdk import WebClient
 
+from bot.intake import IntakeJournal
 from bot.worker import WorkerPool
 from lanes.config import LanesConfig
 from lanes.decisions import DecisionService
@@ -111,6 +112,8 @@ class Services:
     held: HeldTexts = field(default_factory=HeldTexts)
     on_decision: Callable[[str, str], None] = _ignore
     """Told (lane, kind) after each recorded decision: the metrics counter."""
+    intake: IntakeJournal | None = None
+    """Writes down requests acked as queued (``bot.intake``); None keeps them in memory only."""
 
     def __post_init__(self) -> None:
         self.spend = SpendCache(self.engine)
