@@ -191,7 +191,7 @@ class Engine:
         rendered = {tier: render(lane, tier, model_input) for tier in tiers}
         first = rendered[chosen.tier or lane.default]
         return _Plan(
-            run_id=self._new_id(),
+            run_id=request.queued_run_id or self._new_id(),
             lane=lane,
             request=request,
             route=chosen,
@@ -216,8 +216,9 @@ class Engine:
 
     def _start(self, plan: _Plan) -> _Plan:
         """Write the run before any model call. A request the bot queued behind busy workers
-        already has a ``queued`` run under its idempotency key (``bot.intake``): that run is
-        started instead, and the plan takes its id. Any other holder of the key is a duplicate."""
+        already has a ``queued`` run (``bot.intake``; ``request.queued_run_id`` when the worker
+        knows it, else found by the idempotency key): that run is started instead, and the plan
+        takes its id. Any other holder of the key is a duplicate."""
         request, lane = plan.request, plan.lane
         stored_input, redacted_ok = self._stored_text(lane, request.text, plan.redacted_input)
         new_run = NewRun(
@@ -241,6 +242,8 @@ class Engine:
             idempotency_key=request.idempotency_key,
             owner_instance=self._instance,
         )
+        if request.queued_run_id is not None and self.store.adopt_queued_run(plan.run_id, new_run):
+            return plan  # one UPDATE, as cheap as the INSERT; below if its record was not written yet
         existing = self.store.start_run(new_run)
         if existing is None:
             return plan

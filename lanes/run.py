@@ -52,6 +52,9 @@ class RunRequest:
     idempotency_key: str | None = None
     confirmed_tier: str | None = None
     """Set when an owner pressed "run anyway": the budget stop is waived for this tier only."""
+    queued_run_id: str | None = None
+    """The ``queued`` run already recorded for this request (a Slack command that waited for a
+    worker, ``bot.intake``): the run starts that one, under its id, rather than a new one."""
 
 
 @dataclass(frozen=True)

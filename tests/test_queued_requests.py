@@ -96,6 +96,27 @@ def test_the_engine_runs_a_queued_request_under_its_queued_run(store: AuditStore
     assert run.input_text == "Where is my parcel?"
 
 
+def test_a_worker_that_knows_the_queued_id_starts_it_directly_or_creates_it(
+    store: AuditStore, redactor: object
+) -> None:
+    with ModelServer() as server:
+        server.always(FAST, Ok("A colleague will follow up today."))
+        engine = build_engine(rig_config(server), store, server, redactor, FakeTime(now=NOW))  # type: ignore[arg-type]
+        store.enqueue_run(queued())
+        known = ask(engine, "support", "Parcel?", idempotency_key=KEY, source="slack", queued_run_id="q1")
+        # the journal has not written this one yet: the run is created under the queued id, and
+        # the journal's late write is refused rather than leaving a second, queued run behind
+        other_key = "slack:T0LANEBOT:trigger-43"
+        early = ask(
+            engine, "support", "Refund?", idempotency_key=other_key, source="slack", queued_run_id="q2"
+        )
+        assert not store.enqueue_run(queued("q2", key=other_key))
+
+    assert (known.run_id, known.status) == ("q1", "drafted")
+    assert (early.run_id, early.status) == ("q2", "drafted")
+    assert [store.get_run(i).status for i in ("q1", "q2")] == ["drafted", "drafted"]
+
+
 def test_a_live_instance_keeps_its_own_queued_runs_for_as_long_as_its_queue_can_hold_them(
     store: AuditStore,
 ) -> None:

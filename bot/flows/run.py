@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -111,10 +111,20 @@ def accept_command(services: Services, cmd: LaneCommand) -> str:
         response_url=cmd.response_url,
         claim_key=f"slack-command:{cmd.delivery_key}",
     )
-    admission = services.pool.submit(lambda: run_and_post(services, job), label="run")
+    ticket = QueueTicket()
+    admission = services.pool.submit(lambda: run_and_post(services, job, ticket), label="run")
     if admission.state == "queued" and services.intake is not None:
-        services.intake.record(queued_run(services, lane, request, route))
+        queued = queued_run(services, lane, request, route)
+        ticket.run_id = queued.id
+        services.intake.record(queued)
     return _ack_text(services, lane, route, admission)
+
+
+class QueueTicket:
+    """Hands a queued request's run id (``bot.intake``) from the ack to the worker that runs it.
+    A worker that starts before the ack set it finds the queued run by its idempotency key."""
+
+    run_id: str | None = None
 
 
 def queued_run(services: Services, lane: LaneConfig, request: RunRequest, route: Route) -> NewRun:
@@ -152,9 +162,11 @@ def _ack_text(services: Services, lane: LaneConfig, route: Route, admission: Adm
 # --- the worker job ---------------------------------------------------------------------------
 
 
-def run_and_post(services: Services, job: RunJob) -> None:
+def run_and_post(services: Services, job: RunJob, ticket: QueueTicket | None = None) -> None:
     """Post the root, run the lane, post the outcome in the thread. Never fails silently: whatever
     goes wrong is logged once with a reference and the requester is told (response_url)."""
+    if ticket is not None and ticket.run_id is not None:
+        job = replace(job, request=replace(job.request, queued_run_id=ticket.run_id))
     try:
         _run_and_post(services, job)
     except AuditStoreError:
