@@ -33,17 +33,22 @@ class JsonFormatter(logging.Formatter):
         return scrub_secrets(json.dumps(payload, default=str)).text
 
 
-def configure_logging(level: int = logging.INFO) -> None:
-    """Install one JSON handler on the root logger (idempotent)."""
+def json_lines(handler: logging.Handler) -> logging.Handler:
+    """``handler`` writing lanebot's log lines: JSON, behind the secret-scrubbing filter."""
     from storage.redaction import RedactingFilter
 
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(RedactingFilter())
+    return handler
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """Install one JSON handler on the root logger (idempotent)."""
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, "_lanebot", False):
             root.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
-    handler.addFilter(RedactingFilter())
+    handler = json_lines(logging.StreamHandler(sys.stderr))
     handler._lanebot = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)

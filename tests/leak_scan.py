@@ -5,8 +5,8 @@ requests, model answers, edits and errors, and check their own run. This plugin 
 else the suite wrote, whatever test wrote it:
 
 - **logs**: from the session's start, every record any logger emits goes (at INFO, like
-  production) through the production pipeline, ``bot.logs.JsonFormatter`` behind the
-  ``RedactingFilter``, into one session log file; the bot processes that tests start write their
+  production) through the production pipeline (``bot.logs.json_lines``: JSON behind the
+  ``RedactingFilter``), into one session log file; the bot processes that tests start write their
   own JSON logs (``*.log``) under the session's temporary directory;
 - **SQLite**: every database file, WAL and journal under the session's temporary directory, read
   as raw bytes (deleted rows and free pages included);
@@ -102,13 +102,10 @@ def inspect_postgres_schema(conn: Connection, schema: str, owner: str) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     global _state
-    from bot.logs import JsonFormatter
-    from storage.redaction import RedactingFilter
+    from bot.logs import json_lines
 
     session_log = Path(tempfile.mkdtemp(prefix="lanebot-session-logs-")) / "session.jsonl"
-    handler = logging.FileHandler(session_log, encoding="utf-8")
-    handler.setFormatter(JsonFormatter())
-    handler.addFilter(RedactingFilter())
+    handler = json_lines(logging.FileHandler(session_log, encoding="utf-8"))
     root = logging.getLogger()
     _state = ScanState(session_log, handler, root.level, [])
     root.addHandler(handler)
