@@ -10,8 +10,10 @@ when the run starts). The write happens here, on one small thread, never on the 
 must not wait on the database. The window left is the few milliseconds between the ack and this
 write. Then:
 
-- the worker that runs the request *adopts* that run (``Engine`` finds it by the delivery's
-  idempotency key and starts it under the same id), so the request keeps one run;
+- the worker that runs the request *adopts* that run: it starts it by id with one UPDATE (the ack
+  hands the id over, ``bot.flows.run.QueueTicket``), or, if it started before the ack did so,
+  finds it by the delivery's idempotency key (``AuditStore.start_or_adopt_run``); either way the
+  request keeps one run;
 - if the process dies first, ``bot.recovery`` on another instance (or on this one's restart)
   marks the run ``failed``/interrupted and tells the requester to send it again.
 

@@ -104,7 +104,7 @@ def orphan_reason(
     now: datetime,
     stale_after: timedelta,
     max_run: timedelta,
-    max_queue_wait: timedelta | None = None,
+    max_queue_wait: timedelta,
 ) -> str | None:
     """Why ``run`` (still ``running``/``queued``) has no live process, or None if it may be live. Pure.
 
@@ -116,7 +116,7 @@ def orphan_reason(
         return f"{owner} restarted"
     if owner == me and run.status == "queued":
         waited = now - run.created_at
-        return f"{owner} dropped it from its queue" if waited > (max_queue_wait or max_run) else None
+        return f"{owner} dropped it from its queue" if waited > max_queue_wait else None
     if owner != me and owner in beats:
         silent = now - beats[owner]
         return f"{owner} stopped" if silent > stale_after else None

@@ -56,6 +56,45 @@ def new_run_id() -> str:
     return uuid.uuid4().hex
 
 
+def starting_run(
+    lane: LaneConfig,
+    request: RunRequest,
+    route: Route,
+    *,
+    run_id: str,
+    created_at: datetime,
+    instance: str,
+    input_text: str | None = None,
+    text_redacted: bool = True,
+    prompt_id: str | None = None,
+    prompt_version: str | None = None,
+    policy_version: str | None = None,
+) -> NewRun:
+    """The audit row of ``request`` as it starts on ``route``: the engine's runs, and the runs the
+    Slack app records before the engine (a queued request, a request Slack refused to post)."""
+    return NewRun(
+        id=run_id,
+        lane=lane.name,
+        requester=request.requester,
+        created_at=created_at,
+        channel=request.channel,
+        source=request.source,
+        risk=lane.risk,
+        review_rule=lane.review,
+        input_text=input_text,
+        input_chars=len(request.text),
+        text_redacted=text_redacted,
+        route_reasons=tuple(reason.text for reason in route.reasons),
+        route_kind=route.kind,
+        tier=route.tier,
+        prompt_id=prompt_id,
+        prompt_version=prompt_version,
+        policy_version=policy_version,
+        idempotency_key=request.idempotency_key,
+        owner_instance=instance,
+    )
+
+
 @dataclass(frozen=True)
 class _Plan:
     """Everything decided before the first model call."""
@@ -221,35 +260,25 @@ class Engine:
         takes its id. Any other holder of the key is a duplicate."""
         request, lane = plan.request, plan.lane
         stored_input, redacted_ok = self._stored_text(lane, request.text, plan.redacted_input)
-        new_run = NewRun(
-            id=plan.run_id,
-            lane=lane.name,
-            requester=request.requester,
+        run = starting_run(
+            lane,
+            request,
+            plan.route,
+            run_id=plan.run_id,
             created_at=plan.created_at,
-            channel=request.channel,
-            source=request.source,
-            risk=lane.risk,
-            review_rule=lane.review,
+            instance=self._instance,
             input_text=stored_input,
-            input_chars=len(request.text),
             text_redacted=redacted_ok,
-            route_reasons=tuple(reason.text for reason in plan.route.reasons),
-            route_kind=plan.route.kind,
-            tier=plan.route.tier,
             prompt_id=plan.prompt_id,
             prompt_version=plan.prompt_version,
             policy_version=plan.policy_version,
-            idempotency_key=request.idempotency_key,
-            owner_instance=self._instance,
         )
-        if request.queued_run_id is not None and self.store.adopt_queued_run(plan.run_id, new_run):
+        if request.queued_run_id is not None and self.store.adopt_queued_run(plan.run_id, run):
             return plan  # one UPDATE, as cheap as the INSERT; below if its record was not written yet
-        existing = self.store.start_run(new_run)
-        if existing is None:
-            return plan
-        if self.store.adopt_queued_run(existing, new_run):
-            return replace(plan, run_id=existing)
-        raise DuplicateRequestError(existing)
+        run_id, started = self.store.start_or_adopt_run(run)
+        if not started:
+            raise DuplicateRequestError(run_id)
+        return plan if run_id == plan.run_id else replace(plan, run_id=run_id)
 
     def _record_attempt(self, run_id: str, seq: int, attempt: Attempt, lane: str) -> None:
         self.store.record_attempt(run_id, seq, attempt)

@@ -92,6 +92,15 @@ class AuditStore:
             return existing
         return None
 
+    def start_or_adopt_run(self, run: NewRun) -> tuple[str, bool]:
+        """``start_run``, except that a ``queued`` run holding the idempotency key (``bot.intake``)
+        is started with ``run``'s details instead. Returns the run's id and whether this call
+        started it; ``False`` means another run already holds the key (a repeated delivery)."""
+        existing = self.start_run(run)
+        if existing is None:
+            return run.id, True
+        return existing, self.adopt_queued_run(existing, run)
+
     def enqueue_run(self, run: NewRun) -> bool:
         """Record a request admitted behind busy workers as a ``queued`` run, so that it survives
         its process (``bot.intake``). False if its idempotency key already has a run: the worker

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -80,6 +81,15 @@ def test_a_queued_run_is_recorded_once_without_text_and_adopted_once(store: Audi
     )
     assert row.created_at == NOW  # the request's time (queue wait counts towards time to draft)
     assert row.started_at == NOW + timedelta(seconds=30)
+
+
+def test_start_or_adopt_starts_a_new_run_adopts_a_queued_one_and_refuses_a_repeat(store: AuditStore) -> None:
+    fresh = replace(queued("n1", key="slack:T0LANEBOT:trigger-7"), status="running")
+    assert store.start_or_adopt_run(fresh) == ("n1", True)
+    store.enqueue_run(queued())
+    assert store.start_or_adopt_run(replace(queued("w1"), status="running")) == ("q1", True)
+    assert store.get_run("q1").status == "running"
+    assert store.start_or_adopt_run(replace(queued("w2"), status="running")) == ("q1", False)  # a repeat
 
 
 def test_the_engine_runs_a_queued_request_under_its_queued_run(store: AuditStore, redactor: object) -> None:

@@ -34,7 +34,14 @@ def reason(
     run: RunRecord, beats: dict[str, datetime], *, starting: bool = False, now: datetime = NOW
 ) -> str | None:
     return orphan_reason(
-        run, me="bot-a", starting=starting, beats=beats, now=now, stale_after=STALE, max_run=MAX_RUN
+        run,
+        me="bot-a",
+        starting=starting,
+        beats=beats,
+        now=now,
+        stale_after=STALE,
+        max_run=MAX_RUN,
+        max_queue_wait=MAX_RUN * 2,
     )
 
 

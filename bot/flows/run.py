@@ -27,6 +27,7 @@ from bot import messages, slack_io, views
 from bot.flows.services import Services, short_reference
 from bot.worker import Admission
 from lanes.config import LaneConfig
+from lanes.engine import starting_run
 from lanes.errors import AuditStoreError, AuditWriteError, DuplicateRequestError, InvalidRequestError
 from lanes.run import Route, RunRequest, RunResult
 from storage.records import NewRun, RunOutcome
@@ -128,23 +129,14 @@ class QueueTicket:
 
 
 def queued_run(services: Services, lane: LaneConfig, request: RunRequest, route: Route) -> NewRun:
-    """The ``queued`` run that keeps a waiting request on record (``bot.intake``); no text yet."""
-    return NewRun(
-        id=services.new_id(),
-        lane=lane.name,
-        requester=request.requester,
+    """The run that keeps a waiting request on record (``bot.intake``); no text until it starts."""
+    return starting_run(
+        lane,
+        request,
+        route,
+        run_id=services.new_id(),
         created_at=services.clock(),
-        status="queued",
-        channel=request.channel,
-        source=request.source,
-        risk=lane.risk,
-        review_rule=lane.review,
-        input_chars=len(request.text),
-        route_reasons=tuple(reason.text for reason in route.reasons),
-        route_kind=route.kind,
-        tier=route.tier,
-        idempotency_key=request.idempotency_key,
-        owner_instance=services.instance,
+        instance=services.instance,
     )
 
 
@@ -225,30 +217,19 @@ def record_unposted_run(services: Services, job: RunJob, lane: LaneConfig, error
         if lane.store_text == "none"
         else services.engine.redactor.redact_or_withhold(request.text)
     )
-    run_id = services.new_id()
-    new_run = NewRun(
-        id=run_id,
-        lane=lane.name,
-        requester=request.requester,
+    run = starting_run(
+        lane,
+        request,
+        route,
+        run_id=services.new_id(),
         created_at=now,
-        channel=request.channel,
-        source=request.source,
-        risk=lane.risk,
-        review_rule=lane.review,
+        instance=services.instance,
         input_text=stored,
-        input_chars=len(request.text),
         text_redacted=ok,
-        route_reasons=tuple(r.text for r in route.reasons),
-        route_kind=route.kind,
-        tier=route.tier,
-        idempotency_key=request.idempotency_key,
-        owner_instance=services.instance,
     )
-    existing = services.store.start_run(new_run)
-    if existing is not None:
-        if not services.store.adopt_queued_run(existing, new_run):
-            return existing  # a repeated delivery: its run is already on record
-        run_id = existing  # the request was queued (``bot.intake``): close that run
+    run_id, started = services.store.start_or_adopt_run(run)  # adopts the run if it was queued
+    if not started:
+        return run_id  # a repeated delivery: its run is already on record
     services.store.finish_run(run_id, RunOutcome(status="failed", finished_at=now, error=error))
     return run_id
 
