@@ -6,9 +6,10 @@
 
 Three processes, as in production where Slack and the model APIs are elsewhere:
 
-- **fakes**: the Slack stand-in (``bot.slackstub``) and the model wire-protocol server
+- **fakes**: the Slack stand-in (``bot.playground.slackstub``) and the model wire-protocol server
   (``tests.fakes.ModelServer``), every model call answering after ``--model-delay`` seconds;
-- **bot**: the real app, built by ``bot.wiring.build_runtime`` and served by ``bot.serve.HttpServer``
+- **bot**: the real app, built by ``bot.runtime.wiring.build_runtime`` and served by
+``bot.runtime.http_server.HttpServer``
   (waitress) exactly as ``lanebot serve`` runs it, with ``[runtime] workers = 200``;
 - **load** (this process): sends signed slash commands open-loop at ``--rate`` per second (each on
   a new connection, as Slack does) and times each request until its HTTP response (the ack).
@@ -52,7 +53,7 @@ TARGET_P99_MS = 100.0
 
 
 def fakes_main(conn: Connection, model_delay: float) -> None:
-    from bot.slackstub import SlackStubServer, demo_workspace
+    from bot.playground.slackstub import SlackStubServer, demo_workspace
     from tests.fakes import ANY, Delay, ModelServer, Ok
 
     with SlackStubServer(demo_workspace()) as stub, ModelServer() as models:
@@ -92,9 +93,9 @@ def bot_main(
     if switch is not None:
         sys.setswitchinterval(switch)
 
-    from bot.serve import HttpServer, wsgi_app
-    from bot.settings import load_settings
-    from bot.wiring import build_runtime
+    from bot.runtime.http_server import HttpServer, wsgi_app
+    from bot.runtime.settings import load_settings
+    from bot.runtime.wiring import build_runtime
 
     logging.basicConfig(level=logging.WARNING)
     config = _bench_config(fakes["openai_base_url"], workers)
@@ -254,7 +255,7 @@ def _in_flight(host: str, port: str) -> int:
 
 
 def _signed_headers(body: str) -> dict[str, str]:
-    from bot.slackstub.signing import signature
+    from bot.playground.slackstub.signing import signature
 
     timestamp = str(int(time.time()))
     return {

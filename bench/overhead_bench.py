@@ -46,11 +46,11 @@ import openai
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bot.core import Core, build_core
+from bot.runtime.core import Core, build_core
 from lanes.config import LanesConfig, load_config
 from lanes.prompts import render
 from lanes.providers.registry import build_providers
-from lanes.run import RunRequest
+from lanes.values import RunRequest
 from storage.db import normalise_url
 from storage.redaction import Redactor
 from tests.fakes.model_servers import TEST_OPENAI_KEY, ModelServer, Ok
@@ -180,7 +180,7 @@ def direct_call(config: LanesConfig, server: ModelServer) -> Callable[[], None]:
 
 def timed_core(config: LanesConfig, server: ModelServer, url: str, redactor: Redactor, split: Split) -> Core:
     """The production builder, with the store, redactor and providers wrapped in timers."""
-    from bot.core import open_store
+    from bot.runtime.core import open_store
 
     providers = build_providers(config, server.env())
     return build_core(

@@ -17,7 +17,7 @@ from lanes.config import ModelSpec
 from lanes.pricing import cost_usd
 from lanes.providers.base import Completion, CompletionRequest, Provider
 from lanes.providers.errors import ProviderError
-from lanes.run import Attempt, AttemptKind
+from lanes.values import Attempt, AttemptKind
 
 log = logging.getLogger(__name__)
 

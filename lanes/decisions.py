@@ -1,6 +1,6 @@
 """Owners' decisions on drafts: one code path for the CLI, the Slack buttons and the playground.
 
-Authorization is pure (``lanes.review.authorize``); this module feeds it the run's facts and the
+Authorization is pure (``lanes.permissions.authorize``); this module feeds it the run's facts and the
 actor's user groups (looked up at decision time: membership changes between draft and click
 count), and appends the result to the audit store. A refused attempt is recorded too, because
 "who tried to approve what" is part of the audit. Exactly-once is the store's job (an atomic
@@ -20,7 +20,7 @@ from rapidfuzz.distance import Levenshtein
 from lanes.config import LanesConfig
 from lanes.engine import TextRedactor
 from lanes.errors import NotAuthorizedError
-from lanes.review import RunFacts, authorize
+from lanes.permissions import RunFacts, authorize
 from storage.records import NewDecision, RunRecord
 from storage.store import AuditStore
 

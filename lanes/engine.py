@@ -21,12 +21,13 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from lanes.attempts import AttemptRunner, PromptText
 from lanes.breaker import CircuitBreaker
 from lanes.checks import effective_review_rule
+from lanes.clock import utcnow
 from lanes.config import LaneConfig, LanesConfig, ModelSpec
 from lanes.errors import AuditWriteError, DuplicateRequestError, InvalidRequestError
 from lanes.execution import Execution, ExecutionOutcome
@@ -34,8 +35,8 @@ from lanes.observe import NoObserver, RunObserver
 from lanes.policy import route
 from lanes.prompts import policy_version, render
 from lanes.providers.base import Provider
-from lanes.run import Attempt, Route, RouteState, RunRequest, RunResult
 from lanes.spend import DEFAULT_TTL_S, SpendTracker
+from lanes.values import Attempt, Route, RouteState, RunRequest, RunResult
 from storage.records import NewRun, RunOutcome
 from storage.store import AuditStore
 
@@ -46,10 +47,6 @@ class TextRedactor(Protocol):
     def redact_or_withhold(self, text: str) -> tuple[str | None, bool]: ...
 
     def redact_secrets(self, text: str) -> str: ...
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def new_run_id() -> str:
@@ -255,7 +252,8 @@ class Engine:
 
     def _start(self, plan: _Plan) -> _Plan:
         """Write the run before any model call. A request the bot queued behind busy workers
-        already has a ``queued`` run (``bot.intake``; ``request.queued_run_id`` when the worker
+        already has a ``queued`` run (``bot.runtime.queued_requests``; ``request.queued_run_id`` when
+        the worker
         knows it, else found by the idempotency key): that run is started instead, and the plan
         takes its id. Any other holder of the key is a duplicate."""
         request, lane = plan.request, plan.lane

@@ -25,7 +25,7 @@ from lanes.breaker import CircuitBreaker
 from lanes.checks import check_draft, compare_key_fields
 from lanes.config import LaneConfig, ModelSpec
 from lanes.providers.errors import ContentPolicyError, ContextLengthError, ProviderError, TransientError
-from lanes.run import Attempt, AttemptKind, Route, RouteKind, RunStatus
+from lanes.values import Attempt, AttemptKind, Route, RouteKind, RunStatus
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from lanes.run import Attempt, RunResult
+from lanes.values import Attempt, RunResult
 
 
 class RunObserver(Protocol):

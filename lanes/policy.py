@@ -33,7 +33,7 @@ from functools import lru_cache
 
 from lanes.config import INPUT_PLACEHOLDER, LaneConfig, ModelSpec
 from lanes.pricing import estimate_cost, price_known
-from lanes.run import Reason, Route, RouteKind, RouteState, RunRequest
+from lanes.values import Reason, Route, RouteKind, RouteState, RunRequest
 
 __all__ = ["estimated_input_chars", "explain_lane", "route"]
 

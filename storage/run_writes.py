@@ -22,7 +22,7 @@ from typing import Any, cast
 
 from sqlalchemy import Insert, Select, Table, Update, bindparam, func, insert, select, update
 
-from lanes.run import AWAITING_REVIEW, Attempt
+from lanes.values import AWAITING_REVIEW, Attempt
 from storage import models
 from storage.records import NewRun, RunOutcome
 

@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from lanes.errors import AuditStoreError, AuditWriteError, RunNotFoundError
-from lanes.run import AWAITING_REVIEW, Attempt
+from lanes.values import AWAITING_REVIEW, Attempt
 from storage import models
 from storage.digest_queries import DigestClaim
 from storage.records import (
@@ -93,7 +93,8 @@ class AuditStore:
         return None
 
     def start_or_adopt_run(self, run: NewRun) -> tuple[str, bool]:
-        """``start_run``, except that a ``queued`` run holding the idempotency key (``bot.intake``)
+        """``start_run``, except that a ``queued`` run holding the idempotency key
+        (``bot.runtime.queued_requests``)
         is started with ``run``'s details instead. Returns the run's id and whether this call
         started it; ``False`` means another run already holds the key (a repeated delivery)."""
         existing = self.start_run(run)
@@ -103,7 +104,8 @@ class AuditStore:
 
     def enqueue_run(self, run: NewRun) -> bool:
         """Record a request admitted behind busy workers as a ``queued`` run, so that it survives
-        its process (``bot.intake``). False if its idempotency key already has a run: the worker
+        its process (``bot.runtime.queued_requests``). False if its idempotency key already has a run:
+        the worker
         got there first, or this is a repeated delivery."""
         try:
             with self._write_core("the queued request", conflicts_expected=True) as connection:
@@ -377,7 +379,7 @@ class AuditStore:
             )
 
     # --- reviews ----------------------------------------------------------------------------
-    # Expiry and reminders for drafts waiting on a person (bot.reviews). Every change is a
+    # Expiry and reminders for drafts waiting on a person (bot.runtime.review_deadlines). Every change is a
     # conditional UPDATE, so several bot instances sweeping at once act on each run once.
 
     def runs_expiring(
@@ -413,7 +415,7 @@ class AuditStore:
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     # --- recovery ---------------------------------------------------------------------------
-    # Crash recovery and late delivery (bot.recovery). Liveness is a heartbeat row per instance
+    # Crash recovery and late delivery (bot.runtime.recovery). Liveness is a heartbeat row per instance
     # (a ``job_claims`` row keyed ``heartbeat:<instance>``, its ``claimed_at`` moved forward), so
     # every instance can tell a dead owner from a live one with the same SQL on SQLite and
     # PostgreSQL. Taking over a run is the usual conditional UPDATE: one instance wins.
@@ -534,7 +536,8 @@ IN_FLIGHT = ("running", "queued")
 INTERRUPTED = "interrupted"
 """The ``reason`` of the ``fail`` event recovery writes on a run whose process died mid-run."""
 SLACK_REFUSED_ROOT = "Slack refused the post:"
-"""How ``bot.flows.run`` words the error of a run whose thread root Slack refused (outage, 5xx)."""
+"""How ``bot.slack.flows.lane_request`` words the error of a run whose thread root Slack refused
+(outage, 5xx)."""
 DELIVERING = "delivering"
 """``slack_draft_ts`` while one instance is posting a late outcome (see ``claim_delivery``)."""
 

@@ -13,7 +13,7 @@ from typing import Any
 from lanes.config import LaneConfig, LanesConfig, load_config
 from lanes.engine import Engine
 from lanes.providers.registry import build_providers
-from lanes.run import RunRequest, RunResult
+from lanes.values import RunRequest, RunResult
 from storage.redaction import Redactor
 from storage.store import AuditStore
 from tests.fakes.model_servers import ModelServer

@@ -5,7 +5,7 @@ requests, model answers, edits and errors, and check their own run. This plugin 
 else the suite wrote, whatever test wrote it:
 
 - **logs**: from the session's start, every record any logger emits goes (at INFO, like
-  production) through the production pipeline (``bot.logs.json_lines``: JSON behind the
+  production) through the production pipeline (``bot.runtime.logs.json_lines``: JSON behind the
   ``RedactingFilter``), into one session log file; the bot processes that tests start write their
   own JSON logs (``*.log``) under the session's temporary directory;
 - **SQLite**: every database file, WAL and journal under the session's temporary directory, read
@@ -102,7 +102,7 @@ def inspect_postgres_schema(conn: Connection, schema: str, owner: str) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     global _state
-    from bot.logs import json_lines
+    from bot.runtime.logs import json_lines
 
     session_log = Path(tempfile.mkdtemp(prefix="lanebot-session-logs-")) / "session.jsonl"
     handler = json_lines(logging.FileHandler(session_log, encoding="utf-8"))

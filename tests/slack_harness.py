@@ -4,8 +4,9 @@
          |                                 ^
          +--- signed requests (sim) -------+
 
-The bot is built by ``bot.wiring.build_runtime`` exactly as ``lanebot serve`` builds it, served by
-``bot.serve.HttpServer`` (waitress), and talks to the stand-in at ``SLACK_API_URL``; model tiers go
+The bot is built by ``bot.runtime.wiring.build_runtime`` exactly as ``lanebot serve`` builds it, served by
+``bot.runtime.http_server.HttpServer`` (waitress), and talks to the stand-in at ``SLACK_API_URL``; model
+tiers go
 to ``tests.fakes.ModelServer`` through the real openai/anthropic SDKs. Nothing of ours is patched.
 """
 
@@ -24,11 +25,11 @@ from typing import Any
 
 from slack_sdk.models.blocks import Block
 
-from bot.serve import HttpServer, wsgi_app
-from bot.settings import load_settings
-from bot.slackstub import ManualClock, Message, SlackSimulator, SlackStubServer, demo_workspace
-from bot.slackstub.simulator import Delivery
-from bot.wiring import SlackRuntime, build_runtime
+from bot.playground.slackstub import ManualClock, Message, SlackSimulator, SlackStubServer, demo_workspace
+from bot.playground.slackstub.simulator import Delivery
+from bot.runtime.http_server import HttpServer, wsgi_app
+from bot.runtime.settings import load_settings
+from bot.runtime.wiring import SlackRuntime, build_runtime
 from lanes.config import LanesConfig, parse_config
 from storage.records import RunRecord
 from storage.search import AuditQuery

@@ -1,6 +1,6 @@
 """Posting the digest: exactly once across instances, late catch-up, retries, the chart in the thread.
 
-Slack is the project's Web API stand-in (``bot.slackstub``) on a loopback port, driven by a real
+Slack is the project's Web API stand-in (``bot.playground.slackstub``) on a loopback port, driven by a real
 ``slack_sdk.WebClient`` over HTTP, so the blocks are validated and files_upload_v2 runs its three
 real steps. The database is real too (``db_url``: a SQLite file and a PostgreSQL schema); the two
 "instances" are two ``AuditStore`` objects with engines of their own, racing on threads.
@@ -19,8 +19,8 @@ from slack_sdk import WebClient
 
 from bot.digest import BotScheduler, post_digest
 from bot.digest.scheduler import ScheduleSettings, digest_trigger, slot_key
-from bot.slackstub.web_api import SlackStubServer
-from bot.slackstub.workspace import Workspace
+from bot.playground.slackstub.web_api import SlackStubServer
+from bot.playground.slackstub.workspace import Workspace
 from lanes.config import LanesConfig, parse_config
 from storage.db import make_engine
 from storage.records import NewDecision, NewRun, RunOutcome

@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from lanes.config import Price
 from lanes.errors import AuditStoreError, AuditWriteError, DuplicateRequestError, InvalidRequestError
-from lanes.run import RunRequest
+from lanes.values import RunRequest
 from storage.search import AuditQuery
 from tests.engine_rig import FAST, LOCAL, STRONG, ask, build_engine, kinds, rig_config
 from tests.fakes.model_servers import Echo, Json, ModelServer, Ok

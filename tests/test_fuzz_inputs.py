@@ -27,10 +27,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import ids
+from bot.slack import ids
 from lanes.config import load_config
 from lanes.errors import ConfigError
-from lanes.run import TERMINAL_STATUSES
+from lanes.values import TERMINAL_STATUSES
 from storage.search import AuditQuery
 from tests.fakes import Ok
 from tests.slack_harness import SIGNING_SECRET, Bot, lanes_config, running_bot, slack_and_models

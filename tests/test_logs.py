@@ -6,7 +6,7 @@ import io
 import json
 import logging
 
-from bot.logs import JsonFormatter
+from bot.runtime.logs import JsonFormatter
 from storage.redaction import RedactingFilter
 
 KEY = "sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z"

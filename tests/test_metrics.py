@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.metrics import Metrics
+from bot.runtime.metrics import Metrics
 from tests.engine_rig import FAST, LOCAL, ask, build_engine, rig_config
 from tests.fakes.model_servers import ModelServer, Ok, Status
 
@@ -27,7 +27,7 @@ def server():
 
 
 def test_runs_latency_and_cost_are_counted(server, sqlite_url, redactor):
-    from bot.core import open_store
+    from bot.runtime.core import open_store
 
     store = open_store(sqlite_url)
     metrics = Metrics()

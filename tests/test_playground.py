@@ -1,7 +1,7 @@
 """The playground over HTTP, as its page uses it: the real bot, the Slack stand-in, no browser.
 
 Every test talks to the page's JSON endpoints with real HTTP requests; the playground turns them
-into signed Slack requests to the real bot (built by ``bot.wiring`` and served by waitress), which
+into signed Slack requests to the real bot (built by ``bot.runtime.wiring`` and served by waitress), which
 answers through the stand-in's Web API and records everything in a SQLite audit store. Waiting
 is on the workspace's change feed (what the page long-polls), never on the clock.
 """
@@ -23,12 +23,12 @@ from typing import Any
 
 import pytest
 
-from bot import ids
 from bot.playground import Playground, run_playground
 from bot.playground.install import fit_workspace, personas
 from bot.playground.mode import choose_mode
 from bot.playground.slackbot import as_sent
-from bot.slackstub import Message, Workspace, demo_workspace
+from bot.playground.slackstub import Message, Workspace, demo_workspace
+from bot.slack import ids
 from lanes.config import load_config, parse_config
 from lanes.errors import ConfigError
 from storage.records import RunRecord

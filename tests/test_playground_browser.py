@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from bot import ids
 from bot.playground import Playground
+from bot.slack import ids
 from tests.test_playground import ASKER, OUTSIDER, OWNER, REPO, REVIEWER, Rig
 
 pytestmark = pytest.mark.browser

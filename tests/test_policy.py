@@ -9,7 +9,7 @@ import pytest
 
 from lanes.config import LaneConfig, ModelSpec, Price
 from lanes.policy import estimated_input_chars, explain_lane, route
-from lanes.run import Reason, Route, RouteState, RunRequest
+from lanes.values import Reason, Route, RouteState, RunRequest
 
 NOW = datetime(2025, 3, 4, 12, 0, tzinfo=UTC)
 

@@ -1,4 +1,4 @@
-"""Requests acked as queued are on record before a worker takes them (``bot.intake``).
+"""Requests acked as queued are on record before a worker takes them (``bot.runtime.queued_requests``).
 
 The store's queued run and its adoption (both databases), the engine starting a queued run under
 its id, the recovery rule for a live instance's own queue, and the whole path through the Slack
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.intake import IntakeJournal
-from bot.recovery import max_queue_time, orphan_reason
+from bot.runtime.queued_requests import IntakeJournal
+from bot.runtime.recovery import max_queue_time, orphan_reason
 from lanes.config import load_config
 from storage.db import make_engine
 from storage.records import NewRun
@@ -197,7 +197,7 @@ def test_the_journal_reports_a_database_it_cannot_write_and_keeps_going(
 ) -> None:
     engine = make_engine(f"sqlite:///{tmp_path}/missing/dir/audit.db")  # nothing can be written there
     journal = IntakeJournal(AuditStore(engine))
-    with caplog.at_level(logging.WARNING, logger="bot.intake"):
+    with caplog.at_level(logging.WARNING, logger="bot.runtime.queued_requests"):
         journal.record(queued("q1"))
         journal.record(queued("q2", key="slack:T0LANEBOT:trigger-43"))
         journal.close()

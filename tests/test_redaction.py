@@ -557,7 +557,7 @@ def test_threads_share_one_redactor(redactor: Redactor) -> None:
 
 @pytest.fixture
 def log_output() -> Iterator[tuple[logging.Logger, io.StringIO]]:
-    """A logger whose only handler has the filter, as ``bot.logs.configure_logging`` installs it."""
+    """A logger whose only handler has the filter, as ``bot.runtime.logs.configure_logging`` installs it."""
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logging.Formatter("%(levelname)s %(message)s %(detail)s"))

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from bot import ids
-from bot.recovery import Recovery, max_run_time
-from bot.slackstub import SlackStubServer, demo_workspace
+from bot.playground.slackstub import SlackStubServer, demo_workspace
+from bot.runtime.recovery import Recovery, max_run_time
+from bot.slack import ids
 from storage.records import RunRecord
 from storage.search import AuditQuery
 from tests.fakes import Exchange, Gate, Hang, ModelServer, Ok

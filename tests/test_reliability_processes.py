@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import ids
-from bot.slackstub import SlackStubServer, demo_workspace
-from lanes.run import TERMINAL_STATUSES
+from bot.playground.slackstub import SlackStubServer, demo_workspace
+from bot.slack import ids
+from lanes.values import TERMINAL_STATUSES
 from storage.db import make_engine
 from storage.records import RunRecord
 from storage.search import AuditQuery
@@ -89,7 +89,8 @@ def test_kill_9_during_the_model_call_is_found_on_restart_and_the_requester_told
 
 def test_requests_queued_behind_busy_workers_survive_a_kill_9(world, audit) -> None:  # type: ignore[no-untyped-def]
     """Acked "queued" and held only in the worker pool's memory, they are on record all the same
-    (``bot.intake``): the restart closes them and tells each requester, like the running one."""
+    (``bot.runtime.queued_requests``): the restart closes them and tells each requester, like the
+    running one."""
     db_url, stub, models, procs = world
     held = threading.Event()
     models.always("gpt-5-mini", Gate(held, Ok(DRAFT)))

@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.health import ReadinessProbe
-from bot.recovery import max_run_time, orphan_reason
+from bot.runtime.health import ReadinessProbe
+from bot.runtime.recovery import max_run_time, orphan_reason
 from lanes.config import load_config
 from lanes.errors import AuditStoreError
 from storage.records import NewRun, RunOutcome, RunRecord

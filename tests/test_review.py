@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from lanes.config import LaneConfig
-from lanes.review import RunFacts, Verdict, authorize
+from lanes.permissions import RunFacts, Verdict, authorize
 
 NO_GROUPS: frozenset[str] = frozenset()
 NOBODY: frozenset[str] = frozenset()

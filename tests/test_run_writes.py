@@ -14,8 +14,8 @@ from sqlalchemy import event, text
 from lanes.engine import Engine
 from lanes.errors import AuditStoreError, AuditWriteError
 from lanes.providers.registry import build_providers
-from lanes.run import Attempt
 from lanes.spend import SpendTracker
+from lanes.values import Attempt
 from storage.records import NewRun, RunOutcome
 from tests.engine_rig import FAST, STRONG, FakeTime, ask, build_engine, kinds, rig_config
 from tests.fakes.model_servers import Json, ModelServer, Ok, Status

@@ -18,7 +18,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from lanes.errors import InvalidRequestError
-from lanes.run import Attempt, AttemptKind
+from lanes.values import Attempt, AttemptKind
 from storage.records import NewDecision, NewRun, RunOutcome
 from storage.search import SUMMARY_KEYS, AuditQuery, RunSummary, escape_like, search, to_csv
 from storage.store import AuditStore

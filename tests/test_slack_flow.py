@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot import ids
+from bot.slack import ids
 from storage.search import AuditQuery
 from tests.fakes import Ok
 from tests.slack_harness import Bot, assert_blocks_valid, lanes_config, running_bot, slack_and_models

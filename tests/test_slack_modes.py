@@ -8,11 +8,11 @@ from urllib.parse import urlencode
 import pytest
 from slack_bolt.request import BoltRequest
 
-from bot import ids
-from bot.serve import serve_socket
-from bot.settings import load_settings
-from bot.slackstub import Payload
-from bot.wiring import build_runtime
+from bot.playground.slackstub import Payload
+from bot.runtime.http_server import serve_socket
+from bot.runtime.settings import load_settings
+from bot.runtime.wiring import build_runtime
+from bot.slack import ids
 from lanes.errors import ConfigError
 from tests.fakes import Ok
 from tests.slack_harness import lanes_config, running_bot, slack_and_models

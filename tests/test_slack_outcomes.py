@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot import ids
+from bot.slack import ids
 from tests.fakes import Ok, Status
 from tests.slack_harness import Bot, assert_blocks_valid, lanes_config, running_bot, slack_and_models
 

@@ -9,8 +9,8 @@ from datetime import timedelta
 
 import pytest
 
-from bot import ids
-from bot.reviews import expire_due, remind_due, sweep
+from bot.runtime.review_deadlines import expire_due, remind_due, sweep
+from bot.slack import ids
 from tests.fakes import Ok
 from tests.slack_harness import Bot, assert_blocks_valid, lanes_config, running_bot, slack_and_models
 

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot import ids
-from bot.slackstub import ManualClock
+from bot.playground.slackstub import ManualClock
+from bot.slack import ids
 from storage.search import AuditQuery
 from tests.fakes import Gate, Ok
 from tests.slack_harness import (

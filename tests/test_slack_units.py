@@ -15,16 +15,16 @@ from slack_sdk import WebClient
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from bot import ids, messages, slack_io, views
-from bot.flows.audit import parse_filters
-from bot.groups import SlackGroupDirectory
-from bot.manifest import BOT_SCOPES, build_manifest
-from bot.settings import load_settings
-from bot.slackstub import SlackStubServer, demo_workspace
-from bot.worker import WorkerPool
+from bot.playground.slackstub import SlackStubServer, demo_workspace
+from bot.runtime.settings import load_settings
+from bot.runtime.worker_pool import WorkerPool
+from bot.slack import ids, messages, slack_io, views
+from bot.slack.flows.audit_search import parse_filters
+from bot.slack.manifest import BOT_SCOPES, build_manifest
+from bot.slack.user_groups import SlackGroupDirectory
 from lanes.config import load_config
 from lanes.errors import ConfigError, InvalidRequestError
-from lanes.run import Attempt, Reason, Route, RunResult
+from lanes.values import Attempt, Reason, Route, RunResult
 
 REPO = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -305,7 +305,7 @@ def test_group_membership_is_read_at_click_time_and_cached_briefly() -> None:
 
 
 def test_rejection_note_ending_in_a_full_stop_reads_cleanly():
-    from bot import messages
+    from bot.slack import messages
 
     text = messages.rejected("U0OWNER", None, "wrong tone", "Too curt with the customer.")
     assert "customer. The draft was removed" in text and ".." not in text

@@ -8,7 +8,7 @@ Faults, all random (seeded, so a failure can be replayed with the same ``LANEBOT
   so the bot's writes queue behind it (lock contention; outright outages are in
   ``test_reliability_faults``, where no run can be written at all);
 - Slack: 500/503s on ``chat.postMessage`` and whole outages of up to 1.5 s, ridden out by the
-  Web API client's retries or, when they outlast them, delivered late by ``bot.recovery``.
+  Web API client's retries or, when they outlast them, delivered late by ``bot.runtime.recovery``.
 
 Reconciliation: every request has exactly one run, every run ends in a terminal status (drafts are
 decided by clicks or expire), and every request has exactly one visible outcome in Slack.
@@ -30,10 +30,10 @@ from datetime import timedelta
 
 import pytest
 
-from bot import ids
-from bot.recovery import Recovery, RecoverySettings
-from bot.reviews import expire_due
-from lanes.run import TERMINAL_STATUSES
+from bot.runtime.recovery import Recovery, RecoverySettings
+from bot.runtime.review_deadlines import expire_due
+from bot.slack import ids
+from lanes.values import TERMINAL_STATUSES
 from storage.records import RunRecord
 from storage.search import AuditQuery, RunSummary
 from tests.fakes import Dynamic, Ok, RecordedRequest, Reset, Status

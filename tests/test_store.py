@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import ColumnElement, func, select
 
 from lanes.errors import AuditWriteError, RunNotFoundError
-from lanes.run import Attempt
+from lanes.values import Attempt
 from storage import models
 from storage.db import make_engine
 from storage.migrate import upgrade

@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from bot.cli import admin, audit, run
+from bot.cli import admin, ask_decide, audit
 from lanes.errors import LanebotError
 
 EXIT_USAGE = 2
@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lanebot", description=__doc__.splitlines()[0])
     _global_options(parser, None)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
-    for module in (admin, run, audit):
+    for module in (admin, ask_decide, audit):
         module.register(commands)
     for subcommand in commands.choices.values():
         _global_options(subcommand, argparse.SUPPRESS)
@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from bot.logs import configure_logging
+    from bot.runtime.logs import configure_logging
 
     configure_logging(logging.INFO if args.verbose else logging.WARNING)
     try:

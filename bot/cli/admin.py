@@ -8,7 +8,7 @@ import os
 import sys
 from typing import Any
 
-from bot.core import config_path, database_url
+from bot.runtime.core import config_path, database_url
 from lanes.config import LanesConfig, load_config
 from lanes.policy import explain_lane
 
@@ -86,7 +86,7 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 
 def cmd_manifest(args: argparse.Namespace) -> int:
-    from bot.manifest import build_manifest
+    from bot.slack.manifest import build_manifest
 
     manifest = build_manifest(
         load(args), request_url=args.request_url, socket_mode=args.request_url is None, name=args.name
@@ -96,21 +96,21 @@ def cmd_manifest(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from bot.serve import serve_http
+    from bot.runtime.http_server import serve_http
 
     serve_http(_settings(args), port=args.port)
     return 0
 
 
 def cmd_socket(args: argparse.Namespace) -> int:
-    from bot.serve import serve_socket
+    from bot.runtime.http_server import serve_socket
 
     serve_socket(_settings(args))
     return 0
 
 
 def _settings(args: argparse.Namespace) -> Any:
-    from bot.settings import load_settings
+    from bot.runtime.settings import load_settings
 
     overrides: dict[str, Any] = {}
     if args.config:

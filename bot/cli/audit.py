@@ -8,7 +8,7 @@ import os
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.core import database_url, open_store
+from bot.runtime.core import database_url, open_store
 from lanes.errors import InvalidRequestError
 from storage.records import RunRecord
 from storage.search import AuditQuery, to_csv

@@ -29,6 +29,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.digest.post import SlackClient, post_digest
 from bot.digest.weeks import WEEKDAYS, latest_slot, parse_slot, week_for_slot
+from lanes.clock import utcnow
 from lanes.config import LanesConfig
 from storage.store import AuditStore
 
@@ -37,10 +38,6 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 SlotJob = Callable[[datetime], object]
 """A periodic job: called with the time it runs at (``clock()``)."""
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

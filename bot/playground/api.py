@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bot.playground import slackbot
 from bot.playground.install import InstalledApp, personas, roles
 from bot.playground.mode import ModelMode
-from bot.slackstub import HttpResult, SlackSimulator, StubError
+from bot.playground.slackstub import HttpResult, SlackSimulator, StubError
 from lanes.config import LanesConfig
 from lanes.errors import LanebotError
 

@@ -2,7 +2,7 @@
 
 Slack decides from the app's manifest which slash commands exist, whether their text has
 mentions escaped, and which events the app hears. The playground reads the same manifest
-(``bot.manifest.build_manifest``), so a command missing from the manifest is "not a valid
+(``bot.slack.manifest.build_manifest``), so a command missing from the manifest is "not a valid
 command" here too, and only the subscribed events (``app_mention``) reach the bot.
 
 The demo workspace has the people the example lanes.toml names; a lanes file naming other user
@@ -17,8 +17,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from bot.manifest import build_manifest
-from bot.slackstub import Workspace
+from bot.playground.slackstub import Workspace
+from bot.slack.manifest import build_manifest
 from lanes.config import LaneConfig, LanesConfig
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")

@@ -4,8 +4,8 @@
                                                         │                              (waitress + Bolt,
                                    long-poll ◀── Workspace ◀──── Web API (SlackStubServer) ◀─┘ engine, SQLite)
 
-Nothing about the bot is special here: it is built by ``bot.wiring.build_runtime`` and served by
-``bot.serve`` exactly as ``lanebot serve`` does, with ``SLACK_API_URL`` pointing at the stand-in
+Nothing about the bot is special here: it is built by ``bot.runtime.wiring.build_runtime`` and served by
+``bot.runtime.http_server`` exactly as ``lanebot serve`` does, with ``SLACK_API_URL`` pointing at the stand-in
 and a signing secret made up for the session. It cannot tell the stand-in from Slack, which is
 the point: what works here works in Slack, and the test suite drives the same servers. The
 model mode (offline sample model or the real models of lanes.toml) is chosen from the
@@ -26,18 +26,18 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TextIO
 
-from bot.core import config_path
 from bot.playground.api import PlaygroundApi
 from bot.playground.digest import post_week_so_far
 from bot.playground.install import InstalledApp, fit_workspace
 from bot.playground.mode import ModelMode, choose_mode
+from bot.playground.slackstub import SlackSimulator, SlackStubServer, Workspace, demo_workspace
 from bot.playground.web import UiServer
-from bot.serve import EVENTS_PATH, HttpServer, wsgi_app
-from bot.settings import DEFAULT_ENV_FILE, load_settings
-from bot.slackstub import SlackSimulator, SlackStubServer, Workspace, demo_workspace
-from bot.wiring import SlackRuntime, build_runtime
+from bot.runtime.core import config_path
+from bot.runtime.http_server import EVENTS_PATH, HttpServer, wsgi_app
+from bot.runtime.settings import DEFAULT_ENV_FILE, load_settings
+from bot.runtime.wiring import SlackRuntime, build_runtime
+from lanes.clock import utcnow
 from lanes.config import LanesConfig, load_config
-from lanes.engine import utcnow
 from lanes.errors import ConfigError
 from storage.db import DEFAULT_DATABASE_URL
 

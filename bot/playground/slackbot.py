@@ -5,7 +5,7 @@ unescapes command text and escapes model output on that assumption), and ``@name
 ``<@U...>`` mention in messages and in the text of commands whose manifest entry sets
 ``should_escape``. The playground's composer applies the same rules, so the bot sees the bytes
 Slack would send. The strings below are Slack's own answers (not the bot's, whose strings live in
-``bot.messages``); they are shown as ephemeral messages from Slackbot.
+``bot.slack.messages``); they are shown as ephemeral messages from Slackbot.
 """
 
 from __future__ import annotations

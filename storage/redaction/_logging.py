@@ -1,6 +1,6 @@
 """A logging filter that keeps credentials out of every log line.
 
-Installed on the root handlers (``bot.logs.configure_logging``), it sees every record any library
+Installed on the root handlers (``bot.runtime.logs.configure_logging``), it sees every record any library
 emits. It uses the secret rules only — regular expressions, no presidio — so it costs microseconds
 per record. Personal data is not its job: code must not log request text in the first place.
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.slackstub import SlackSimulator, SlackStubServer
+from bot.playground.slackstub import SlackSimulator, SlackStubServer
 from tests.fakes import ModelServer
 
 REPO = Path(__file__).resolve().parents[2]

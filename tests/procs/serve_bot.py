@@ -1,6 +1,7 @@
 """A real ``lanebot serve`` process for the multi-process tests.
 
-It runs the production path (``bot.wiring.build_runtime`` + ``bot.serve.serve_http``: waitress,
+It runs the production path (``bot.runtime.wiring.build_runtime`` +
+``bot.runtime.http_server.serve_http``: waitress,
 Bolt, the worker pool, the scheduler and crash recovery) with the test's knobs, read as JSON
 from ``LANEBOT_PROC_SPEC``: where Slack (the stand-in) and the models (the loopback model server)
 are, the database URL, the instance id, lane overrides and short scheduler/recovery periods. It
@@ -22,11 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from bot.digest.scheduler import ScheduleSettings
-from bot.logs import configure_logging
-from bot.recovery import RecoverySettings
-from bot.serve import HttpServer, serve_http
-from bot.settings import load_settings
-from bot.wiring import build_runtime
+from bot.runtime.http_server import HttpServer, serve_http
+from bot.runtime.logs import configure_logging
+from bot.runtime.recovery import RecoverySettings
+from bot.runtime.settings import load_settings
+from bot.runtime.wiring import build_runtime
 from lanes.config import LanesConfig, parse_config
 
 REPO = Path(__file__).resolve().parents[2]

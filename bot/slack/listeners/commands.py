@@ -1,0 +1,60 @@
+"""Slash commands: each lane's command, ``/lanes`` and ``/lanebot``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, BoltRequest, Respond
+
+from bot.slack import messages, views
+from bot.slack.flows.audit_search import audit_search
+from bot.slack.flows.lane_request import LaneCommand, accept_command
+from bot.slack.flows.services import Services
+from bot.slack.listeners.errors import after_ack
+
+Listener = Callable[..., None]
+
+
+def lane_command(services: Services) -> Listener:
+    """Ack within Slack's 3 s with the route and why; the run itself goes to the worker pool."""
+
+    def on_lane_command(ack: Ack, body: dict[str, Any], request: BoltRequest) -> None:
+        cmd = LaneCommand.from_payload(body, request.headers)
+        ack(text=accept_command(services, cmd), response_type="ephemeral")
+
+    return on_lane_command
+
+
+def lanes_command(services: Services) -> Listener:
+    def on_lanes(ack: Ack) -> None:
+        ack(text=messages.LANES_HEADER, blocks=views.lanes_blocks(services.config), response_type="ephemeral")
+
+    return on_lanes
+
+
+def lanebot_command(services: Services) -> Listener:
+    """``/lanebot [help|lanes|audit <filters>]``; the audit search runs after the ack."""
+
+    def on_lanebot(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        word, _, rest = str(body.get("text") or "").strip().partition(" ")
+        if word in ("", "help"):
+            ack(text=messages.LANEBOT_HELP, response_type="ephemeral")
+        elif word == "lanes":
+            ack(
+                text=messages.LANES_HEADER,
+                blocks=views.lanes_blocks(services.config),
+                response_type="ephemeral",
+            )
+        elif word == "audit":
+            ack(text=messages.AUDIT_SEARCHING, response_type="ephemeral")
+            after_ack(lambda: _audit(services, body, rest, respond), body, respond)
+        else:
+            ack(text=messages.unknown_subcommand(word), response_type="ephemeral")
+
+    return on_lanebot
+
+
+def _audit(services: Services, body: dict[str, Any], filters: str, respond: Respond) -> None:
+    blocks = audit_search(services, str(body.get("user_id", "")), filters)
+    respond(text=messages.AUDIT_SEARCHING, blocks=blocks, response_type="ephemeral", replace_original=True)
