@@ -25,20 +25,20 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from lanes.attempts import AttemptRunner, PromptText
+from lanes.audit import NewRun, RunLog, RunOutcome, storable_text
 from lanes.breaker import CircuitBreaker
 from lanes.checks import effective_review_rule
 from lanes.clock import utcnow
 from lanes.config import LaneConfig, LanesConfig, ModelSpec
 from lanes.errors import AuditWriteError, DuplicateRequestError, InvalidRequestError
 from lanes.execution import Execution, ExecutionOutcome
+from lanes.lifecycle import AWAITING_REVIEW, end_of_model_work, transition
 from lanes.observe import NoObserver, RunObserver
 from lanes.policy import route
 from lanes.prompts import policy_version, render
 from lanes.providers.base import Provider
 from lanes.spend import DEFAULT_TTL_S, SpendTracker
 from lanes.values import Attempt, Route, RouteState, RunRequest, RunResult
-from storage.records import NewRun, RunOutcome
-from storage.store import AuditStore
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,7 @@ def starting_run(
     instance: str,
     input_text: str | None = None,
     text_redacted: bool = True,
+    text_repaired: bool = False,
     prompt_id: str | None = None,
     prompt_version: str | None = None,
     policy_version: str | None = None,
@@ -81,6 +82,7 @@ def starting_run(
         input_text=input_text,
         input_chars=len(request.text),
         text_redacted=text_redacted,
+        text_repaired=text_repaired,
         route_reasons=tuple(reason.text for reason in route.reasons),
         route_kind=route.kind,
         tier=route.tier,
@@ -107,6 +109,8 @@ class _Plan:
     prompt_id: str
     prompt_version: str
     policy_version: str
+    text_repaired: bool
+    """The request held text no store can take (``lanes.audit.text``) and was repaired first."""
     started: float
     created_at: datetime
 
@@ -117,7 +121,7 @@ class Engine:
     def __init__(
         self,
         config: LanesConfig,
-        store: AuditStore,
+        store: RunLog,
         providers: Mapping[str, Provider],
         *,
         redactor: TextRedactor,
@@ -183,14 +187,14 @@ class Engine:
     # --- a run ------------------------------------------------------------------------------
 
     def run(self, request: RunRequest) -> RunResult:
-        """Run a request to a draft, a human, a confirmation or a clean failure; audit first, always."""
+        """Run a request to a draft, a human, a confirmation or a clean failure; audit first, always.
+
+        Once the run is on record it ends in a terminal or review status whatever happens: an
+        exception nobody planned for (an adapter bug, a check that raises) is recorded as a failed
+        run with the attempts made so far, and the caller gets that result, not the exception.
+        Only a failing audit store raises (``AuditWriteError``): then no draft is returned."""
         lane = self.validate(request)
         plan = self._start(self._plan(lane, request))
-        if plan.route.needs_confirmation:
-            outcome = ExecutionOutcome(
-                status="needs_confirmation", route_kind="default", message=plan.route.explain()
-            )
-            return self._finish(plan, outcome, [])
         execution = Execution(
             lane=lane,
             models=self.config.models,
@@ -202,11 +206,43 @@ class Engine:
             model_input=plan.model_input,
         )
         try:
-            outcome = execution.execute(plan.route)
+            outcome = self._execute(plan, execution)
         except AuditWriteError:
             self._mark_failed_quietly(plan.run_id, "the audit store stopped accepting writes during the run")
             raise
-        return self._finish(plan, outcome, execution.attempts, execution.unrecorded)
+        try:
+            return self._finish(plan, outcome, execution.attempts, execution.unrecorded)
+        except AuditWriteError:
+            raise
+        except Exception:
+            log.exception("run could not be finished", extra={"run_id": plan.run_id, "lane": lane.name})
+            self._mark_failed_quietly(plan.run_id, "lanebot hit an internal error while finishing the run")
+            raise
+
+    def _execute(self, plan: _Plan, execution: Execution) -> ExecutionOutcome:
+        if plan.route.needs_confirmation:
+            return ExecutionOutcome(
+                status="needs_confirmation", route_kind="default", message=plan.route.explain()
+            )
+        try:
+            return execution.execute(plan.route)
+        except AuditWriteError:
+            raise
+        except Exception as exc:
+            log.exception(
+                "run stopped on an unexpected error", extra={"run_id": plan.run_id, "lane": plan.lane.name}
+            )
+            return ExecutionOutcome(
+                status="failed",
+                route_kind=plan.route.kind,
+                tier=plan.route.tier,
+                message=(
+                    f"lanebot hit an internal error ({type(exc).__name__}) during the run; it is recorded "
+                    "as failed with every attempt made. Try again; if it repeats, report the run id."
+                ),
+                fallback_reason=execution.fallback_reason,
+                escalation_reason=execution.escalation_reason,
+            )
 
     def _plan(self, lane: LaneConfig, request: RunRequest) -> _Plan:
         started = self._monotonic()
@@ -215,6 +251,9 @@ class Engine:
         open_circuits = self.breaker.open_tiers(claim_probes=True)
         state = RouteState(now=now, spent_today_usd=spent, open_circuits=open_circuits)
         chosen = route(lane, self.config.models, request, state)
+        text, repaired = storable_text(request.text)
+        if repaired:
+            request = replace(request, text=text)
         model_input, redacted_input = request.text, None
         if lane.redact_before_model:
             redacted, ok = self.redactor.redact_or_withhold(request.text)
@@ -237,6 +276,7 @@ class Engine:
             prompt_id=first.prompt_id,
             prompt_version=first.prompt_version,
             policy_version=self._policy_version(lane),
+            text_repaired=repaired,
             started=started,
             created_at=now,
         )
@@ -267,13 +307,14 @@ class Engine:
             instance=self._instance,
             input_text=stored_input,
             text_redacted=redacted_ok,
+            text_repaired=plan.text_repaired,
             prompt_id=plan.prompt_id,
             prompt_version=plan.prompt_version,
             policy_version=plan.policy_version,
         )
         if request.queued_run_id is not None and self.store.adopt_queued_run(plan.run_id, run):
             return plan  # one UPDATE, as cheap as the INSERT; below if its record was not written yet
-        run_id, started = self.store.start_or_adopt_run(run)
+        run_id, started = self.store.start_run(run, transition("start"))
         if not started:
             raise DuplicateRequestError(run_id)
         return plan if run_id == plan.run_id else replace(plan, run_id=run_id)
@@ -309,9 +350,8 @@ class Engine:
         review_rule = effective_review_rule(lane, plan.request.text, outcome.draft or "")
         stored_draft, _ = self._stored_text(lane, outcome.draft)
         answered = outcome.answered
-        awaiting = outcome.status in ("drafted", "needs_human")
+        awaiting = outcome.status in AWAITING_REVIEW
         record = RunOutcome(
-            status=outcome.status,
             finished_at=now,
             route_kind=outcome.route_kind,
             review_rule=review_rule,
@@ -330,20 +370,25 @@ class Engine:
             latency_ms=latency,
             expires_at=now + timedelta(seconds=lane.review_timeout_s) if awaiting else None,
         )
-        self._write_outcome(plan, record, unrecorded)
+        self._write_outcome(plan, outcome, record, unrecorded)
         log.info("run finished", extra={"run_id": plan.run_id, "lane": lane.name, "status": outcome.status})
         result = self._result(plan, outcome, attempts, review_rule, total_cost, cost_known, latency)
         self.observer.run_finished(result)
         return result
 
     def _write_outcome(
-        self, plan: _Plan, outcome: RunOutcome, unrecorded: Sequence[tuple[int, Attempt]]
+        self,
+        plan: _Plan,
+        ending: ExecutionOutcome,
+        outcome: RunOutcome,
+        unrecorded: Sequence[tuple[int, Attempt]],
     ) -> None:
         """The one commit that must succeed before a draft is returned. If it fails, the attempts
         are written on their own if the store takes them, and the run is marked failed if it can be."""
         lane = plan.lane.name
         try:
-            moved = self.store.finish_run(plan.run_id, outcome, attempts=unrecorded)
+            change = end_of_model_work(ending.status)
+            moved = self.store.finish_run(plan.run_id, change, outcome, attempts=unrecorded)
         except AuditWriteError:
             for seq, attempt in unrecorded:
                 self._record_attempt_quietly(plan.run_id, seq, attempt)
@@ -364,7 +409,7 @@ class Engine:
         cost_known: bool,
         latency: float,
     ) -> RunResult:
-        shown = self.redactor.redact_secrets(outcome.draft) if outcome.draft is not None else None
+        shown = self._shown(outcome.draft)
         answered = outcome.answered
         return RunResult(
             run_id=plan.run_id,
@@ -388,8 +433,14 @@ class Engine:
             prompt_id=plan.prompt_id,
             prompt_version=plan.prompt_version,
             policy_version=plan.policy_version,
-            alternatives=tuple(self.redactor.redact_secrets(a) for a in outcome.alternatives),
+            alternatives=tuple(self._shown(a) or "" for a in outcome.alternatives),
         )
+
+    def _shown(self, text: str | None) -> str | None:
+        """A draft as people may see it: secrets removed, text no store or Slack can take repaired."""
+        if text is None:
+            return None
+        return self.redactor.redact_secrets(storable_text(text)[0])
 
     def _record_attempt_quietly(self, run_id: str, seq: int, attempt: Attempt) -> None:
         try:
@@ -401,7 +452,9 @@ class Engine:
 
     def _mark_failed_quietly(self, run_id: str, reason: str) -> None:
         try:
-            self.store.set_status(run_id, "failed", from_statuses=("running",), error=reason)
+            self.store.finish_run(
+                run_id, transition("fail"), RunOutcome(finished_at=self._clock(), error=reason)
+            )
         except AuditWriteError:
             log.error(
                 "run left running after an audit failure; recovery marks it on next start",

@@ -10,25 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-RunStatus = Literal[
-    "queued",
-    "running",
-    "drafted",
-    "needs_human",
-    "needs_confirmation",
-    "approved",
-    "edited",
-    "rejected",
-    "failed",
-    "expired",
-]
-TERMINAL_STATUSES: frozenset[str] = frozenset(
-    {"needs_confirmation", "approved", "edited", "rejected", "failed", "expired"}
-)
-AWAITING_REVIEW: frozenset[str] = frozenset({"drafted", "needs_human"})
+from lanes.audit.records import Attempt, AttemptKind, AttemptOutcome
+from lanes.lifecycle import AWAITING_REVIEW, TERMINAL_STATUSES, RunStatus
 
-AttemptKind = Literal["first", "retry", "fallback", "escalation", "cross_check"]
-AttemptOutcome = Literal["ok", "failed", "check_failed", "skipped"]
 RouteKind = Literal["default", "fallback", "escalation", "human"]
 
 
@@ -83,28 +67,6 @@ class Route:
 
 
 @dataclass(frozen=True)
-class Attempt:
-    """One model call, as the audit trail records it."""
-
-    kind: AttemptKind
-    tier: str
-    provider: str
-    model_requested: str
-    outcome: AttemptOutcome
-    started_at: datetime
-    latency_ms: float
-    model_answered: str | None = None
-    response_id: str | None = None
-    input_tokens: int | None = None
-    output_tokens: int | None = None
-    cost_usd: float | None = None
-    price_known: bool = True
-    finish_reason: str | None = None
-    reason_code: str | None = None
-    error: str | None = None
-
-
-@dataclass(frozen=True)
 class RunResult:
     """What the engine hands back once the audit record is safely written."""
 
@@ -131,3 +93,19 @@ class RunResult:
     policy_version: str | None = None
     alternatives: tuple[str, ...] = ()
     """With a cross-check disagreement: every candidate draft, for the human to choose from."""
+
+
+__all__ = [
+    "AWAITING_REVIEW",
+    "TERMINAL_STATUSES",
+    "Attempt",
+    "AttemptKind",
+    "AttemptOutcome",
+    "Reason",
+    "Route",
+    "RouteKind",
+    "RouteState",
+    "RunRequest",
+    "RunResult",
+    "RunStatus",
+]

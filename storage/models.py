@@ -1,8 +1,9 @@
 """The audit store's tables.
 
-- ``runs``: one row per request. Its ``status`` is the only mutable state and changes only by
-  conditional updates (``WHERE status IN (...)``), which is what makes "one decision per run"
-  hold across threads, processes and bot instances.
+- ``runs``: one row per request. Its ``status`` changes only by a ``lanes.lifecycle`` transition,
+  executed as a conditional update (``WHERE status IN (...)``, and ``approval_count = :seen`` for
+  approvals), which is what makes "one decision per run" hold across threads, processes and bot
+  instances.
 - ``attempts``: one row per model call, appended as the call ends, failed ones included.
 - ``decisions``: append-only: approvals, edits, rejections, expiries, refused clicks, reminders.
   The decision that closed a run has ``final = true``; a partial unique index allows one.
@@ -32,6 +33,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -135,6 +137,10 @@ class Run(Base):
     reminded_at: Mapped[datetime | None] = mapped_column()
     owner_instance: Mapped[str | None] = mapped_column(String(64))
     """Which process is executing the run; crash recovery finds runs left ``running``."""
+    approval_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Approvals given so far; every counted decision is guarded by it (``storage.decisions``)."""
+    text_repaired: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Some text of the run could not be stored as received and was repaired (``lanes.audit.text``)."""
 
     attempts: Mapped[list[Attempt]] = relationship(
         back_populates="run", order_by="Attempt.seq", cascade="all, delete-orphan"

@@ -22,9 +22,8 @@ from typing import Any, cast
 
 from sqlalchemy import Insert, Select, Table, Update, bindparam, func, insert, select, update
 
-from lanes.values import AWAITING_REVIEW, Attempt
+from lanes.audit import AWAITING_REVIEW, Attempt, NewRun, RunOutcome, Transition, storable_text
 from storage import models
-from storage.records import NewRun, RunOutcome
 
 RUN_ID = "run_id_"
 """Bound-parameter name of the run id in ``WHERE`` clauses; it must not be a column name, because
@@ -42,15 +41,13 @@ class RunStatements:
 
     insert_run: Insert
     insert_attempts: Insert
-    finish_running: Update
+    from_running: Update
     """``UPDATE runs SET … WHERE id = :run_id_ AND status = 'running'``: the usual end of a run."""
-    finish_from: Update
-    """The same with ``status IN :from_statuses_`` (an expanding parameter) for other callers."""
+    from_statuses: Update
+    """The same with ``status IN :from_statuses_`` (an expanding parameter) for other transitions."""
     spent_since: Select[Any]
     update_run: Update
-    """``UPDATE runs SET … WHERE id = :run_id_`` (unconditional: Slack message ids)."""
-    adopt_queued: Update
-    """``UPDATE runs SET … WHERE id = :run_id_ AND status = 'queued'``: a queued request starts."""
+    """``UPDATE runs SET … WHERE id = :run_id_`` (unconditional: Slack message ids, never a status)."""
     insert_event: Insert
 
     @classmethod
@@ -62,34 +59,67 @@ class RunStatements:
         return cls(
             insert_run=insert(runs),
             insert_attempts=insert(attempts),
-            finish_running=update(runs).where(by_id, runs.c.status == "running"),
-            finish_from=update(runs).where(by_id, from_statuses),
+            from_running=update(runs).where(by_id, runs.c.status == "running"),
+            from_statuses=update(runs).where(by_id, from_statuses),
             spent_since=select(func.coalesce(func.sum(runs.c.cost_usd), 0.0)).where(
                 runs.c.lane == bindparam("lane"), runs.c.created_at >= bindparam("since")
             ),
             update_run=update(runs).where(by_id),
-            adopt_queued=update(runs).where(by_id, runs.c.status == "queued"),
             insert_event=insert(events),
         )
 
+    def transition(
+        self, run_id: str, change: Transition, values: dict[str, Any]
+    ) -> tuple[Update, Mapping[str, Any]]:
+        """The conditional ``UPDATE`` that executes ``change`` on ``run_id``, setting ``values`` too."""
+        if change.creates:
+            raise ValueError(f"{change.trigger} creates a run; it is an INSERT, not an UPDATE")
+        if change.target is not None:
+            values["status"] = change.target
+        values[RUN_ID] = run_id
+        if change.sources == {"running"}:
+            return self.from_running, values
+        values[FROM_STATUSES] = sorted(change.sources)
+        return self.from_statuses, values
 
-def run_row(run: NewRun) -> dict[str, Any]:
-    """The ``runs`` row of a starting run."""
+
+def repair_texts(row: dict[str, Any]) -> bool:
+    """Make every text in ``row`` storable (``lanes.audit.text``), in place; True if any changed."""
+    repaired = False
+    for name, value in row.items():
+        if isinstance(value, str):
+            row[name], changed = storable_text(value)
+            repaired |= changed
+        elif isinstance(value, list | tuple) and any(isinstance(v, str) for v in value):
+            cleaned = [storable_text(v) if isinstance(v, str) else (v, False) for v in value]
+            row[name] = [v for v, _ in cleaned]
+            repaired |= any(changed for _, changed in cleaned)
+    return repaired
+
+
+def run_row(run: NewRun, change: Transition) -> dict[str, Any]:
+    """The ``runs`` row of a run that ``change`` (``start`` or ``enqueue``) creates."""
+    if not change.creates or change.target is None:
+        raise ValueError(f"{change.trigger} does not create a run")
     row = {name: getattr(run, name) for name in _NEW_RUN_FIELDS}
     row["route_reasons"] = list(run.route_reasons)
-    row["started_at"] = run.created_at
+    row["status"] = change.target
+    row["started_at"] = run.created_at if change.target == "running" else None
+    if repair_texts(row):
+        row["text_repaired"] = True
     return row
 
 
-def attempt_rows(run_id: str, attempts: Iterable[tuple[int, Attempt]]) -> list[dict[str, Any]]:
-    """``attempts`` rows from ``(seq, attempt)`` pairs."""
-    rows = []
+def attempt_rows(run_id: str, attempts: Iterable[tuple[int, Attempt]]) -> tuple[list[dict[str, Any]], bool]:
+    """``attempts`` rows from ``(seq, attempt)`` pairs, and whether any text had to be repaired."""
+    rows, repaired = [], False
     for seq, attempt in attempts:
         row = {name: getattr(attempt, name) for name in _ATTEMPT_FIELDS}
         row["run_id"] = run_id
         row["seq"] = seq
+        repaired |= repair_texts(row)
         rows.append(row)
-    return rows
+    return rows, repaired
 
 
 def outcome_values(outcome: RunOutcome) -> dict[str, Any]:
@@ -101,18 +131,14 @@ def outcome_values(outcome: RunOutcome) -> dict[str, Any]:
             values[name] = value
     if "route_reasons" in values:
         values["route_reasons"] = list(values["route_reasons"])
-    if outcome.draft_text is not None or outcome.status in AWAITING_REVIEW:
-        values["drafted_at"] = outcome.finished_at
+    if repair_texts(values):
+        values["text_repaired"] = True
     return values
 
 
-def finish_parameters(
-    statements: RunStatements, run_id: str, outcome: RunOutcome, from_statuses: tuple[str, ...]
-) -> tuple[Update, Mapping[str, Any]]:
-    """The ``UPDATE`` that records ``outcome`` and its parameters."""
+def finish_values(outcome: RunOutcome, change: Transition) -> dict[str, Any]:
+    """``outcome_values`` plus the times the lifecycle stamps: ``drafted_at`` on a draft."""
     values = outcome_values(outcome)
-    values[RUN_ID] = run_id
-    if from_statuses == ("running",):
-        return statements.finish_running, values
-    values[FROM_STATUSES] = list(from_statuses)
-    return statements.finish_from, values
+    if outcome.draft_text is not None or change.target in AWAITING_REVIEW:
+        values["drafted_at"] = outcome.finished_at
+    return values

@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Select, and_, case, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from lanes.errors import InvalidRequestError
+from lanes.audit import InvalidRequestError
 from storage import models
 
 MAX_LIMIT = 10_000

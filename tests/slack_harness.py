@@ -30,8 +30,8 @@ from bot.playground.slackstub.simulator import Delivery
 from bot.runtime.http_server import HttpServer, wsgi_app
 from bot.runtime.settings import load_settings
 from bot.runtime.wiring import SlackRuntime, build_runtime
+from lanes.audit.records import RunRecord
 from lanes.config import LanesConfig, parse_config
-from storage.records import RunRecord
 from storage.search import AuditQuery
 from tests.fakes import ModelServer
 

@@ -21,9 +21,10 @@ from slack_sdk.models.blocks import Block
 
 from bot.digest import build_digest, render_blocks, render_json, render_text
 from bot.digest.report import Digest, LaneDigest, Stats
+from lanes.audit.records import NewDecision, NewRun, RunOutcome
 from lanes.config import LanesConfig, parse_config
+from lanes.lifecycle import DecisionGuard, end_of_model_work, transition
 from storage.digest_queries import week_percentiles
-from storage.records import NewDecision, NewRun, RunOutcome
 from storage.store import AuditStore
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -109,16 +110,16 @@ def write(store: AuditStore, run: R) -> None:
             created_at=run.at,
             route_kind=run.route,
             tier=run.tier,
-        )
+        ),
+        transition("start"),
     )
     if run.end == "failed":
-        store.finish_run(run.id, _outcome(run, "failed", run.at + timedelta(seconds=5)))
+        store.finish_run(run.id, transition("fail"), _outcome(run, "failed", run.at + timedelta(seconds=5)))
         return
     assert run.draft_s is not None
     drafted_at = run.at + timedelta(seconds=run.draft_s)
-    store.finish_run(
-        run.id, _outcome(run, "needs_human" if run.end == "needs_human" else "drafted", drafted_at)
-    )
+    ending = "needs_human" if run.end == "needs_human" else "drafted"
+    store.finish_run(run.id, end_of_model_work(ending), _outcome(run, ending, drafted_at))
     if run.end in DECISION:
         decision = NewDecision(
             run_id=run.id,
@@ -126,16 +127,14 @@ def write(store: AuditStore, run: R) -> None:
             actor="U_OWNER" if run.end != "expire" else "lanebot",
             created_at=drafted_at + run.decide_after,
             final=True,
-            new_status=DECISION[run.end],
             reason=run.reason,
             edit_distance=run.distance,
         )
-        assert store.apply_decision(decision).applied
+        assert store.apply_decision(decision, DecisionGuard(transition(run.end), seen_approvals=0)).applied
 
 
 def _outcome(run: R, status: str, at: datetime) -> RunOutcome:
     return RunOutcome(
-        status=status,
         finished_at=at,
         route_kind=run.route,
         tier=run.tier,

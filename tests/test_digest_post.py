@@ -21,9 +21,10 @@ from bot.digest import BotScheduler, post_digest
 from bot.digest.scheduler import ScheduleSettings, digest_trigger, slot_key
 from bot.playground.slackstub.web_api import SlackStubServer
 from bot.playground.slackstub.workspace import Workspace
+from lanes.audit.records import NewDecision, NewRun, RunOutcome
 from lanes.config import LanesConfig, parse_config
+from lanes.lifecycle import DecisionGuard, transition
 from storage.db import make_engine
-from storage.records import NewDecision, NewRun, RunOutcome
 from storage.store import AuditStore
 from tests.test_digest_numbers import CONFIG
 
@@ -67,14 +68,15 @@ def seeded(store: AuditStore) -> AuditStore:
     for index, status in enumerate(("approved", "edited", "rejected")):
         run_id = f"r{index}"
         store.start_run(
-            NewRun(id=run_id, lane="support", requester="U1", created_at=at, route_kind="default")
+            NewRun(id=run_id, lane="support", requester="U1", created_at=at, route_kind="default"),
+            transition("start"),
         )
-        outcome = RunOutcome(status="drafted", finished_at=at + timedelta(seconds=9), route_kind="default",
+        outcome = RunOutcome(finished_at=at + timedelta(seconds=9), route_kind="default",
                              tier="fast", model="gpt-5-mini", draft_text="d", cost_usd=0.25)  # fmt: skip
-        store.finish_run(run_id, outcome)
+        store.finish_run(run_id, transition("draft"), outcome)
         kind = {"approved": "approve", "edited": "edit", "rejected": "reject"}[status]
-        decision = NewDecision(run_id, kind, "U2", at + timedelta(minutes=3), final=True, new_status=status)
-        store.apply_decision(decision)
+        decision = NewDecision(run_id, kind, "U2", at + timedelta(minutes=3), final=True)
+        store.apply_decision(decision, DecisionGuard(transition(kind), seen_approvals=0))
     return store
 
 

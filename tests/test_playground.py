@@ -29,9 +29,9 @@ from bot.playground.mode import choose_mode
 from bot.playground.slackbot import as_sent
 from bot.playground.slackstub import Message, Workspace, demo_workspace
 from bot.slack import ids
+from lanes.audit.records import RunRecord
 from lanes.config import load_config, parse_config
 from lanes.errors import ConfigError
-from storage.records import RunRecord
 from tests.fakes import ModelServer, Ok
 
 REPO = Path(__file__).resolve().parent.parent

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,9 +17,10 @@ import pytest
 
 from bot.runtime.queued_requests import IntakeJournal
 from bot.runtime.recovery import max_queue_time, orphan_reason
+from lanes.audit.records import NewRun
 from lanes.config import load_config
+from lanes.lifecycle import transition
 from storage.db import make_engine
-from storage.records import NewRun
 from storage.search import AuditQuery
 from storage.store import AuditStore
 from tests.engine_rig import FAST, FakeTime, ask, build_engine, rig_config
@@ -30,6 +30,7 @@ from tests.slack_harness import lanes_config, running_bot, slack_and_models
 
 NOW = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
 KEY = "slack:T0LANEBOT:trigger-42"
+START, ENQUEUE = transition("start"), transition("enqueue")
 
 
 def queued(run_id: str = "q1", *, key: str = KEY, at: datetime = NOW, owner: str = "bot-a") -> NewRun:
@@ -38,7 +39,6 @@ def queued(run_id: str = "q1", *, key: str = KEY, at: datetime = NOW, owner: str
         lane="support",
         requester="U0ASKER",
         created_at=at,
-        status="queued",
         channel="C0LANES",
         source="slack",
         input_chars=12,
@@ -51,8 +51,8 @@ def queued(run_id: str = "q1", *, key: str = KEY, at: datetime = NOW, owner: str
 
 
 def test_a_queued_run_is_recorded_once_without_text_and_adopted_once(store: AuditStore) -> None:
-    assert store.enqueue_run(queued())
-    assert not store.enqueue_run(queued("q2"))  # a repeated delivery: the key already has its run
+    assert store.start_run(queued(), ENQUEUE) == ("q1", True)
+    assert store.start_run(queued("q2"), ENQUEUE) == ("q1", False)  # a repeated delivery: the key has its run
     row = store.get_run("q1")
     assert (row.status, row.input_text, row.started_at, row.owner_instance) == ("queued", None, None, "bot-a")
 
@@ -69,8 +69,7 @@ def test_a_queued_run_is_recorded_once_without_text_and_adopted_once(store: Audi
         idempotency_key=KEY,
         owner_instance="bot-b",
     )
-    assert store.start_run(starting) == "q1"  # the worker finds the queued run by its key
-    assert store.adopt_queued_run("q1", starting)
+    assert store.start_run(starting, START) == ("q1", True)  # the worker finds the queued run by its key
     assert not store.adopt_queued_run("q1", starting)  # only while it is queued: exactly once
     row = store.get_run("q1")
     assert (row.status, row.input_text, row.prompt_id, row.owner_instance) == (
@@ -83,20 +82,19 @@ def test_a_queued_run_is_recorded_once_without_text_and_adopted_once(store: Audi
     assert row.started_at == NOW + timedelta(seconds=30)
 
 
-def test_start_or_adopt_starts_a_new_run_adopts_a_queued_one_and_refuses_a_repeat(store: AuditStore) -> None:
-    fresh = replace(queued("n1", key="slack:T0LANEBOT:trigger-7"), status="running")
-    assert store.start_or_adopt_run(fresh) == ("n1", True)
-    store.enqueue_run(queued())
-    assert store.start_or_adopt_run(replace(queued("w1"), status="running")) == ("q1", True)
+def test_start_starts_a_new_run_adopts_a_queued_one_and_refuses_a_repeat(store: AuditStore) -> None:
+    assert store.start_run(queued("n1", key="slack:T0LANEBOT:trigger-7"), START) == ("n1", True)
+    store.start_run(queued(), ENQUEUE)
+    assert store.start_run(queued("w1"), START) == ("q1", True)
     assert store.get_run("q1").status == "running"
-    assert store.start_or_adopt_run(replace(queued("w2"), status="running")) == ("q1", False)  # a repeat
+    assert store.start_run(queued("w2"), START) == ("q1", False)  # a repeat
 
 
 def test_the_engine_runs_a_queued_request_under_its_queued_run(store: AuditStore, redactor: object) -> None:
     with ModelServer() as server:
         server.always(FAST, Ok("A colleague will follow up today."))
         engine = build_engine(rig_config(server), store, server, redactor, FakeTime(now=NOW))  # type: ignore[arg-type]
-        store.enqueue_run(queued())
+        store.start_run(queued(), ENQUEUE)
 
         result = ask(engine, "support", "Where is my parcel?", idempotency_key=KEY, source="slack")
 
@@ -112,7 +110,7 @@ def test_a_worker_that_knows_the_queued_id_starts_it_directly_or_creates_it(
     with ModelServer() as server:
         server.always(FAST, Ok("A colleague will follow up today."))
         engine = build_engine(rig_config(server), store, server, redactor, FakeTime(now=NOW))  # type: ignore[arg-type]
-        store.enqueue_run(queued())
+        store.start_run(queued(), ENQUEUE)
         known = ask(engine, "support", "Parcel?", idempotency_key=KEY, source="slack", queued_run_id="q1")
         # the journal has not written this one yet: the run is created under the queued id, and
         # the journal's late write is refused rather than leaving a second, queued run behind
@@ -120,7 +118,7 @@ def test_a_worker_that_knows_the_queued_id_starts_it_directly_or_creates_it(
         early = ask(
             engine, "support", "Refund?", idempotency_key=other_key, source="slack", queued_run_id="q2"
         )
-        assert not store.enqueue_run(queued("q2", key=other_key))
+        assert not store.start_run(queued("q2", key=other_key), ENQUEUE)[1]
 
     assert (known.run_id, known.status) == ("q1", "drafted")
     assert (early.run_id, early.status) == ("q2", "drafted")
@@ -134,7 +132,7 @@ def test_a_live_instance_keeps_its_own_queued_runs_for_as_long_as_its_queue_can_
     max_run = timedelta(minutes=7)
     wait = max_queue_time(config, max_run)
     assert wait == max_run * (1 + -(-config.runtime.queue_limit // config.runtime.workers))
-    store.enqueue_run(queued())
+    store.start_run(queued(), ENQUEUE)
     mine = store.get_run("q1")
 
     def why(*, now: datetime, starting: bool = False, me: str = "bot-a", beats=None) -> str | None:  # type: ignore[no-untyped-def]

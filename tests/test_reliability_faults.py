@@ -19,7 +19,7 @@ import pytest
 from bot.playground.slackstub import SlackStubServer, demo_workspace
 from bot.runtime.recovery import Recovery, max_run_time
 from bot.slack import ids
-from storage.records import RunRecord
+from lanes.audit.records import RunRecord
 from storage.search import AuditQuery
 from tests.fakes import Exchange, Gate, Hang, ModelServer, Ok
 from tests.procs.harness import wait_until

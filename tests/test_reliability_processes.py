@@ -16,9 +16,9 @@ import pytest
 
 from bot.playground.slackstub import SlackStubServer, demo_workspace
 from bot.slack import ids
+from lanes.audit.records import RunRecord
 from lanes.values import TERMINAL_STATUSES
 from storage.db import make_engine
-from storage.records import RunRecord
 from storage.search import AuditQuery
 from storage.store import AuditStore
 from tests.fakes import Gate, ModelServer, Ok

@@ -13,9 +13,10 @@ import pytest
 
 from bot.runtime.health import ReadinessProbe
 from bot.runtime.recovery import max_run_time, orphan_reason
+from lanes.audit.records import NewRun, RunOutcome, RunRecord
 from lanes.config import load_config
 from lanes.errors import AuditStoreError
-from storage.records import NewRun, RunOutcome, RunRecord
+from lanes.lifecycle import transition
 from storage.store import AuditStore
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
@@ -25,7 +26,8 @@ MAX_RUN = timedelta(minutes=7)
 
 def a_run(store: AuditStore, run_id: str, owner: str | None, started: datetime = NOW) -> RunRecord:
     store.start_run(
-        NewRun(id=run_id, lane="support", requester="U0ASKER", created_at=started, owner_instance=owner)
+        NewRun(id=run_id, lane="support", requester="U0ASKER", created_at=started, owner_instance=owner),
+        transition("start"),
     )
     return store.get_run(run_id)
 
@@ -87,14 +89,17 @@ def test_interrupting_a_run_happens_once_under_a_race(store: AuditStore) -> None
 
 def test_a_finished_run_is_never_interrupted(store: AuditStore) -> None:
     a_run(store, "r-2", "bot-dead")
-    store.finish_run("r-2", RunOutcome(status="drafted", finished_at=NOW, draft_text="hi"))
+    store.finish_run("r-2", transition("draft"), RunOutcome(finished_at=NOW, draft_text="hi"))
     assert not store.interrupt_run("r-2", NOW, "interrupted")
     assert store.get_run("r-2").status == "drafted"
 
 
 def test_a_late_delivery_is_claimed_once_and_can_be_given_back(store: AuditStore) -> None:
-    store.start_run(NewRun(id="r-3", lane="support", requester="U0ASKER", created_at=NOW, source="slack"))
-    store.finish_run("r-3", RunOutcome(status="drafted", finished_at=NOW, draft_text="hi"))
+    store.start_run(
+        NewRun(id="r-3", lane="support", requester="U0ASKER", created_at=NOW, source="slack"),
+        transition("start"),
+    )
+    store.finish_run("r-3", transition("draft"), RunOutcome(finished_at=NOW, draft_text="hi"))
     store.attach_slack("r-3", channel="C0LANES", root_ts="1.0")
     assert [r.id for r in store.undelivered_runs()] == ["r-3"]
     with ThreadPoolExecutor(8) as pool:

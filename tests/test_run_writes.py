@@ -11,12 +11,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import event, text
 
+from lanes.audit.records import NewRun, RunOutcome
 from lanes.engine import Engine
 from lanes.errors import AuditStoreError, AuditWriteError
+from lanes.lifecycle import transition
 from lanes.providers.registry import build_providers
 from lanes.spend import SpendTracker
 from lanes.values import Attempt
-from storage.records import NewRun, RunOutcome
 from tests.engine_rig import FAST, STRONG, FakeTime, ask, build_engine, kinds, rig_config
 from tests.fakes.model_servers import Json, ModelServer, Ok, Status
 from tests.test_engine_policy import CONTRACT, summary
@@ -249,7 +250,7 @@ def test_tracker_lets_store_errors_through_and_asks_again_next_time() -> None:
 
 
 def test_finish_run_writes_the_outcome_and_its_attempts_together(store) -> None:
-    store.start_run(NewRun(id="r1", lane="support", requester="U1", created_at=T0))
+    store.start_run(NewRun(id="r1", lane="support", requester="U1", created_at=T0), transition("start"))
     answer = Attempt(
         kind="first",
         tier="fast",
@@ -262,21 +263,19 @@ def test_finish_run_writes_the_outcome_and_its_attempts_together(store) -> None:
         output_tokens=40,
         cost_usd=0.0001,
     )
-    outcome = RunOutcome(
-        status="drafted", finished_at=T0 + timedelta(seconds=1), draft_text="Hi", cost_usd=0.0001
-    )
+    outcome = RunOutcome(finished_at=T0 + timedelta(seconds=1), draft_text="Hi", cost_usd=0.0001)
 
-    assert store.finish_run("r1", outcome, attempts=[(1, answer)]) is True
+    assert store.finish_run("r1", transition("draft"), outcome, attempts=[(1, answer)]) is True
 
     run = store.get_run("r1")
     assert (run.status, run.draft_text, run.drafted_at) == ("drafted", "Hi", T0 + timedelta(seconds=1))
     (stored,) = run.attempts
     assert (stored.seq, stored.kind, stored.latency_ms, stored.started_at) == (1, "first", 812.5, T0)
-    assert store.finish_run("r1", outcome, from_statuses=("running", "queued")) is False
+    assert store.finish_run("r1", transition("recover"), outcome) is False
 
 
 def test_attach_slack_sets_only_the_ids_given(store) -> None:
-    store.start_run(NewRun(id="r1", lane="support", requester="U1", created_at=T0))
+    store.start_run(NewRun(id="r1", lane="support", requester="U1", created_at=T0), transition("start"))
     store.attach_slack("r1", channel="C1", root_ts="1.0")
     store.attach_slack("r1", channel="C1", draft_ts="2.0")
 

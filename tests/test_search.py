@@ -17,9 +17,10 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from lanes.audit.records import NewDecision, NewRun, RunOutcome
 from lanes.errors import InvalidRequestError
+from lanes.lifecycle import DecisionGuard, transition
 from lanes.values import Attempt, AttemptKind
-from storage.records import NewDecision, NewRun, RunOutcome
 from storage.search import SUMMARY_KEYS, AuditQuery, RunSummary, escape_like, search, to_csv
 from storage.store import AuditStore
 
@@ -42,7 +43,8 @@ def _start(store: AuditStore, run_id: str, lane: str, requester: str, at: dateti
             prompt_id=f"{lane}.reply",
             prompt_version="3",
             policy_version="2",
-        )
+        ),
+        transition("start"),
     )
 
 
@@ -67,7 +69,6 @@ def _attempt(
 
 def _draft(store: AuditStore, run_id: str, at: datetime, **values: Any) -> None:
     fields: dict[str, Any] = {
-        "status": "drafted",
         "finished_at": at + timedelta(seconds=4),
         "provider": "openai",
         "model": MINI_ANSWERED,
@@ -78,16 +79,16 @@ def _draft(store: AuditStore, run_id: str, at: datetime, **values: Any) -> None:
         "latency_ms": 1500.0,
     }
     fields.update(values)
-    assert store.finish_run(run_id, RunOutcome(**fields))
+    assert store.finish_run(run_id, transition("draft"), RunOutcome(**fields))
 
 
 def _decide(store: AuditStore, run_id: str, actor: str, kind: str, at: datetime, **values: Any) -> None:
     final = kind in ("approve", "edit", "reject")
-    status = {"approve": "approved", "edit": "edited", "reject": "rejected"}.get(kind)
+    guard = DecisionGuard(
+        transition(kind if final else "approve_partly"), store.get_run(run_id).approval_count
+    )
     outcome = store.apply_decision(
-        NewDecision(
-            run_id=run_id, kind=kind, actor=actor, created_at=at, final=final, new_status=status, **values
-        )
+        NewDecision(run_id=run_id, kind=kind, actor=actor, created_at=at, final=final, **values), guard
     )
     assert outcome.applied
 
@@ -137,7 +138,9 @@ def trail(store: AuditStore) -> AuditStore:
     store.record_event("r4", "refused", "U_MALLORY", T0 + 4 * HOUR, note="approve: not a reviewer")
 
     _start(store, "r5", "support", "U_CAROL", T0 - 24 * HOUR, None)
-    store.finish_run("r5", RunOutcome(status="failed", finished_at=T0 - 24 * HOUR, error="all tiers failed"))
+    store.finish_run(
+        "r5", transition("fail"), RunOutcome(finished_at=T0 - 24 * HOUR, error="all tiers failed")
+    )
     return store
 
 

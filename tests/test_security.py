@@ -17,7 +17,7 @@ import pytest
 
 from bot.playground.slackstub import Payload, SlackStubServer, demo_workspace
 from bot.slack import ids
-from storage.records import RunRecord
+from lanes.audit.records import RunRecord
 from tests.fakes import Echo, ModelServer, Ok, Status
 from tests.planted import PLANTED, PRIVATE_KEY_BODY, planted_request
 from tests.procs.harness import SIGNING_SECRET, bot_processes, wait_until
@@ -229,7 +229,7 @@ def test_planted_secrets_appear_in_no_database_file_log_line_or_slack_message(tm
         bot.stop()  # graceful: every write flushed, the log complete
 
         database = b"".join(p.read_bytes() for p in tmp_path.glob("audit.db*")).decode("latin-1")
-        logs = bot.runtime.logs()
+        logs = bot.logs()
         slack = json.dumps([m.to_api(team_id="T") for m in stub.workspace.all_messages()])
         slack += json.dumps([dict(c.params) for c in stub.workspace.calls("response_url")])
         credentials = {

@@ -33,8 +33,8 @@ import pytest
 from bot.runtime.recovery import Recovery, RecoverySettings
 from bot.runtime.review_deadlines import expire_due
 from bot.slack import ids
+from lanes.audit.records import RunRecord
 from lanes.values import TERMINAL_STATUSES
-from storage.records import RunRecord
 from storage.search import AuditQuery, RunSummary
 from tests.fakes import Dynamic, Ok, RecordedRequest, Reset, Status
 from tests.fakes.model_servers import Behaviour

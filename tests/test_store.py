@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import TypeVar
@@ -17,12 +18,13 @@ from typing import TypeVar
 import pytest
 from sqlalchemy import ColumnElement, func, select
 
+from lanes.audit.records import DecisionOutcome, NewDecision, NewRun, RunOutcome
 from lanes.errors import AuditWriteError, RunNotFoundError
+from lanes.lifecycle import DecisionGuard, transition
 from lanes.values import Attempt
 from storage import models
 from storage.db import make_engine
 from storage.migrate import upgrade
-from storage.records import DecisionOutcome, NewDecision, NewRun, RunOutcome
 from storage.store import AuditStore
 
 T = TypeVar("T")
@@ -45,9 +47,18 @@ def new_run(run_id: str, *, lane: str = "support", at: datetime = T0, key: str |
     )
 
 
+START, DRAFT, FAIL = transition("start"), transition("draft"), transition("fail")
+GUARDED = {
+    "approve": "approve",
+    "edit": "edit",
+    "reject": "reject",
+    "approval": "approve_partly",
+    "expire": "expire",
+}
+
+
 def drafted(at: datetime = T0, *, cost: float | None = 0.01) -> RunOutcome:
     return RunOutcome(
-        status="drafted",
         finished_at=at + timedelta(seconds=3),
         provider="openai",
         model="gpt-4o-mini-2024-07-18",
@@ -77,21 +88,21 @@ def attempt(kind: str = "first", *, outcome: str = "ok", at: datetime = T0) -> A
 
 
 def drafted_run(store: AuditStore, run_id: str = "r1") -> str:
-    assert store.start_run(new_run(run_id)) is None
-    assert store.finish_run(run_id, drafted())
+    assert store.start_run(new_run(run_id), START) == (run_id, True)
+    assert store.finish_run(run_id, DRAFT, drafted())
     return run_id
 
 
 def decision(run_id: str, actor: str, kind: str = "approve", *, final: bool = True) -> NewDecision:
-    statuses = {"approve": "approved", "edit": "edited", "reject": "rejected"}
     return NewDecision(
-        run_id=run_id,
-        kind=kind,
-        actor=actor,
-        created_at=T0 + timedelta(minutes=5),
-        final=final,
-        new_status=statuses.get(kind) if final else None,
+        run_id=run_id, kind=kind, actor=actor, created_at=T0 + timedelta(minutes=5), final=final
     )
+
+
+def apply(store: AuditStore, d: NewDecision, seen: int | None = None) -> DecisionOutcome:
+    """Apply ``d`` guarded by the approval count ``seen`` (default: as the run stands now)."""
+    seen = store.get_run(d.run_id).approval_count if seen is None else seen
+    return store.apply_decision(d, DecisionGuard(transition(GUARDED[d.kind]), seen))
 
 
 def race(n: int, action: Callable[[int], T]) -> list[T]:
@@ -115,7 +126,7 @@ def count(store: AuditStore, *where: ColumnElement[bool]) -> int:
 
 
 def test_start_run_then_read_it_back(store: AuditStore) -> None:
-    assert store.start_run(new_run("r1")) is None
+    assert store.start_run(new_run("r1"), START) == ("r1", True)
     record = store.get_run("r1")
     assert (record.lane, record.requester, record.status) == ("support", "U_REQ", "running")
     assert record.route_reasons == ("default tier",)
@@ -124,16 +135,16 @@ def test_start_run_then_read_it_back(store: AuditStore) -> None:
 
 
 def test_idempotency_key_returns_the_existing_run(store: AuditStore) -> None:
-    assert store.start_run(new_run("r1", key="slack:Ev1")) is None
-    assert store.start_run(new_run("r2", key="slack:Ev1")) == "r1"
+    assert store.start_run(new_run("r1", key="slack:Ev1"), START) == ("r1", True)
+    assert store.start_run(new_run("r2", key="slack:Ev1"), START) == ("r1", False)
     with pytest.raises(RunNotFoundError):
         store.get_run("r2")
 
 
 def test_same_id_without_key_is_refused(store: AuditStore) -> None:
-    store.start_run(new_run("r1"))
+    store.start_run(new_run("r1"), START)
     with pytest.raises(AuditWriteError, match="already exists"):
-        store.start_run(new_run("r1"))
+        store.start_run(new_run("r1"), START)
 
 
 def test_unknown_run_names_the_command_to_list_runs(store: AuditStore) -> None:
@@ -142,7 +153,7 @@ def test_unknown_run_names_the_command_to_list_runs(store: AuditStore) -> None:
 
 
 def test_record_attempt_keeps_every_attempt_in_order(store: AuditStore) -> None:
-    store.start_run(new_run("r1"))
+    store.start_run(new_run("r1"), START)
     store.record_attempt("r1", 2, attempt("fallback", at=T0 + timedelta(seconds=2)))
     store.record_attempt("r1", 1, attempt("first", outcome="failed"))
     attempts = store.get_run("r1").attempts
@@ -155,24 +166,30 @@ def test_record_attempt_keeps_every_attempt_in_order(store: AuditStore) -> None:
 
 
 def test_finish_run_only_from_running(store: AuditStore) -> None:
-    store.start_run(new_run("r1"))
-    assert store.finish_run("r1", drafted()) is True
-    failed = RunOutcome(status="failed", finished_at=T0, error="late failure")
-    assert store.finish_run("r1", failed) is False
+    store.start_run(new_run("r1"), START)
+    assert store.finish_run("r1", DRAFT, drafted()) is True
+    failed = RunOutcome(finished_at=T0, error="late failure")
+    assert store.finish_run("r1", FAIL, failed) is False
     record = store.get_run("r1")
     assert (record.status, record.error, record.model) == ("drafted", None, "gpt-4o-mini-2024-07-18")
     assert record.drafted_at == T0 + timedelta(seconds=3)
 
 
 def test_finish_run_of_a_missing_run_changes_nothing(store: AuditStore) -> None:
-    assert store.finish_run("ghost", drafted()) is False
+    assert store.finish_run("ghost", DRAFT, drafted()) is False
 
 
-def test_set_status_is_conditional(store: AuditStore) -> None:
+def test_a_transition_is_conditional_on_its_sources(store: AuditStore) -> None:
     drafted_run(store)
-    assert store.set_status("r1", "expired", from_statuses=("drafted",), decided_at=T0)
-    assert not store.set_status("r1", "expired", from_statuses=("drafted",))
+    assert apply(store, decision("r1", "lanebot", "expire"))
+    assert not apply(store, decision("r1", "lanebot", "expire")).applied
     assert store.get_run("r1").status == "expired"
+
+
+def test_a_transition_that_creates_a_run_is_not_an_update(store: AuditStore) -> None:
+    drafted_run(store)
+    with pytest.raises(ValueError, match="creates a run"):
+        store.finish_run("r1", START, drafted())
 
 
 def test_spent_since_sums_one_lane_from_a_time(store: AuditStore) -> None:
@@ -183,8 +200,8 @@ def test_spent_since_sums_one_lane_from_a_time(store: AuditStore) -> None:
         ("unknown", "support", T0 + timedelta(hours=2), None),
         ("other", "sales", T0, 7.0),
     ):
-        store.start_run(new_run(run_id, lane=lane, at=at))
-        store.finish_run(run_id, drafted(at, cost=cost))
+        store.start_run(new_run(run_id, lane=lane, at=at), START)
+        store.finish_run(run_id, DRAFT, drafted(at, cost=cost))
     assert store.spent_since("support", T0) == pytest.approx(0.75)
     assert store.spent_since("support", T0 - timedelta(days=2)) == pytest.approx(5.75)
     assert store.spent_since("nobody", T0) == 0.0
@@ -193,7 +210,7 @@ def test_spent_since_sums_one_lane_from_a_time(store: AuditStore) -> None:
 def test_datetimes_round_trip_as_aware_utc(store: AuditStore) -> None:
     india = timezone(timedelta(hours=5, minutes=30))
     local = datetime(2026, 11, 16, 14, 30, 15, 123456, tzinfo=india)
-    store.start_run(new_run("r1", at=local))
+    store.start_run(new_run("r1", at=local), START)
     store.record_attempt("r1", 1, attempt(at=local))
     record = store.get_run("r1")
     assert record.created_at == local
@@ -208,7 +225,7 @@ def test_datetimes_round_trip_as_aware_utc(store: AuditStore) -> None:
 
 def test_final_decision_closes_the_run(store: AuditStore) -> None:
     drafted_run(store)
-    outcome = store.apply_decision(decision("r1", "U_OWNER", "reject"))
+    outcome = apply(store, decision("r1", "U_OWNER", "reject"), seen=0)
     assert (outcome.applied, outcome.status) == (True, "rejected")
     record = store.get_run("r1")
     assert record.status == "rejected"
@@ -218,22 +235,22 @@ def test_final_decision_closes_the_run(store: AuditStore) -> None:
 
 def test_second_decision_is_told_who_came_first(store: AuditStore) -> None:
     drafted_run(store)
-    store.apply_decision(decision("r1", "U_A", "edit"))
-    late = store.apply_decision(decision("r1", "U_B", "approve"))
+    apply(store, decision("r1", "U_A", "edit"), seen=0)
+    late = apply(store, decision("r1", "U_B", "approve"), seen=0)
     assert (late.applied, late.status, late.decided_by, late.decided_kind) == (False, "edited", "U_A", "edit")
     assert count(store, models.Decision.run_id == "r1") == 1
 
 
 def test_decision_on_a_run_still_running_is_not_applied(store: AuditStore) -> None:
-    store.start_run(new_run("r1"))
-    outcome = store.apply_decision(decision("r1", "U_A"))
+    store.start_run(new_run("r1"), START)
+    outcome = apply(store, decision("r1", "U_A"), seen=0)
     assert (outcome.applied, outcome.status, outcome.decided_by) == (False, "running", None)
     assert count(store) == 0
 
 
 def test_exactly_one_final_decision_under_a_race(store: AuditStore) -> None:
     drafted_run(store)
-    outcomes = race(RACERS, lambda i: store.apply_decision(decision("r1", f"U{i}", "approve")))
+    outcomes = race(RACERS, lambda i: apply(store, decision("r1", f"U{i}", "approve"), seen=0))
     winners = [o for o in outcomes if o.applied]
     assert len(winners) == 1
     record = store.get_run("r1")
@@ -249,9 +266,9 @@ def test_exactly_one_final_decision_under_a_race(store: AuditStore) -> None:
 
 def test_two_person_approvals_count_each_actor_once(store: AuditStore) -> None:
     drafted_run(store)
-    first = store.apply_decision(decision("r1", "U_A", "approval", final=False))
-    again = store.apply_decision(decision("r1", "U_A", "approval", final=False))
-    other = store.apply_decision(decision("r1", "U_B", "approval", final=False))
+    first = apply(store, decision("r1", "U_A", "approval", final=False))
+    again = apply(store, decision("r1", "U_A", "approval", final=False))
+    other = apply(store, decision("r1", "U_B", "approval", final=False))
     assert first.applied and other.applied
     assert (again.applied, again.status, again.decided_by) == (False, "drafted", None)
     record = store.get_run("r1")
@@ -261,15 +278,15 @@ def test_two_person_approvals_count_each_actor_once(store: AuditStore) -> None:
 
 def test_same_actor_approving_twice_at_once_records_one_approval(store: AuditStore) -> None:
     drafted_run(store)
-    outcomes = race(RACERS, lambda _: store.apply_decision(decision("r1", "U_A", "approval", final=False)))
+    outcomes = race(RACERS, lambda _: apply(store, decision("r1", "U_A", "approval", final=False), seen=0))
     assert sum(o.applied for o in outcomes) == 1
     assert count(store, models.Decision.kind == "approval") == 1
 
 
 def test_approval_after_the_run_closed_is_not_recorded(store: AuditStore) -> None:
     drafted_run(store)
-    store.apply_decision(decision("r1", "U_A", "reject"))
-    late = store.apply_decision(decision("r1", "U_B", "approval", final=False))
+    apply(store, decision("r1", "U_A", "reject"), seen=0)
+    late = apply(store, decision("r1", "U_B", "approval", final=False), seen=0)
     assert (late.applied, late.status, late.decided_by) == (False, "rejected", "U_A")
     assert store.get_run("r1").approvals == frozenset()
 
@@ -279,13 +296,13 @@ def test_approvals_racing_a_final_decision_never_land_after_it(store: AuditStore
 
     def click(i: int) -> DecisionOutcome:
         if i % 2:
-            return store.apply_decision(decision("r1", f"U{i}", "approve"))
-        return store.apply_decision(decision("r1", f"U{i}", "approval", final=False))
+            return apply(store, decision("r1", f"U{i}", "reject"), seen=0)
+        return apply(store, decision("r1", f"U{i}", "approval", final=False))
 
     outcomes = race(RACERS, click)
     record = store.get_run("r1")
     final = record.final_decision
-    assert final is not None and sum(o.applied and o.status == "approved" for o in outcomes) == 1
+    assert final is not None and sum(o.applied and o.status == "rejected" for o in outcomes) == 1
     assert all(d.id < final.id for d in record.decisions if d.kind == "approval")
     refused = [o for o in outcomes if not o.applied]
     assert all(o.decided_by == final.actor for o in refused)
@@ -333,10 +350,44 @@ def test_unwritable_database_raises_audit_write_error_naming_the_fix(tmp_path: P
     store = AuditStore(read_only)
     try:
         with pytest.raises(AuditWriteError) as raised:
-            store.start_run(new_run("r1"))
+            store.start_run(new_run("r1"), START)
     finally:
         read_only.dispose()
     assert "readonly" in str(raised.value.__cause__)
     message = str(raised.value)
     assert "DATABASE_URL" in message and "writable" in message
     assert "no draft" in message
+
+
+def test_two_approvers_on_the_same_count_cannot_both_be_recorded(store: AuditStore) -> None:
+    """The M-of-N guard: of racing approvals that all saw no approval, exactly one lands; the
+    others are told the run changed under them (``stale``), not that someone decided."""
+    drafted_run(store)
+    outcomes = race(RACERS, lambda i: apply(store, decision("r1", f"U{i}", "approval", final=False), seen=0))
+    assert sum(o.applied for o in outcomes) == 1
+    assert all(o.stale and o.status == "drafted" for o in outcomes if not o.applied)
+    record = store.get_run("r1")
+    assert record.approval_count == 1 and len(record.approvals) == 1
+
+
+def test_a_completing_approval_needs_the_count_it_decided_on(store: AuditStore) -> None:
+    drafted_run(store)
+    assert apply(store, decision("r1", "U_A", "approval", final=False)).applied
+    late = apply(store, decision("r1", "U_B", "approve"), seen=0)  # decided before U_A's landed
+    assert (late.applied, late.stale) == (False, True)
+    done = apply(store, decision("r1", "U_B", "approve"))
+    assert done.applied and store.get_run("r1").status == "approved"
+    assert store.get_run("r1").approval_count == 2
+
+
+def test_text_no_database_takes_is_repaired_and_the_run_says_so(store: AuditStore) -> None:
+    run = replace(new_run("r1"), input_text="nul\x00 and lone \ud83d surrogate")
+    store.start_run(run, START)
+    store.record_attempt("r1", 1, replace(attempt(outcome="failed"), error="bad \x00 byte"))
+    store.finish_run("r1", DRAFT, replace(drafted(), draft_text="answer \udc00 here"))
+    record = store.get_run("r1")
+    assert record.input_text == "nul and lone \ufffd surrogate"
+    assert record.draft_text == "answer \ufffd here"
+    assert record.attempts[0].error == "bad  byte"
+    assert record.text_repaired is True
+    assert store.get_run(drafted_run(store, "r2")).text_repaired is False

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.runtime.core import database_url, open_store
+from lanes.audit.records import RunRecord
 from lanes.errors import InvalidRequestError
-from storage.records import RunRecord
 from storage.search import AuditQuery, to_csv
 
 

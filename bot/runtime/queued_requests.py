@@ -4,7 +4,8 @@ When every worker is busy, a slash command is acked "queued, N ahead" and waits 
 pool's memory. If the process is killed (``kill -9``, OOM, a node lost) before a worker starts
 it, nothing in the database knew of it: the requester would wait for a thread that never comes.
 
-So each queued request gets a ``queued`` run in the audit store (``AuditStore.enqueue_run``): who
+So each queued request gets a ``queued`` run in the audit store (``AuditStore.start_run``, the
+``enqueue`` transition): who
 asked which lane in which channel, the route preview, and no text (the text is stored, redacted,
 when the run starts). The write happens here, on one small thread, never on the ack path: the ack
 must not wait on the database. The window left is the few milliseconds between the ack and this
@@ -12,7 +13,7 @@ write. Then:
 
 - the worker that runs the request *adopts* that run: it starts it by id with one UPDATE (the ack
   hands the id over, ``bot.slack.flows.lane_request.QueueTicket``), or, if it started before the ack did so,
-  finds it by the delivery's idempotency key (``AuditStore.start_or_adopt_run``); either way the
+  finds it by the delivery's idempotency key (``AuditStore.start_run``); either way the
   request keeps one run;
 - if the process dies first, ``bot.runtime.recovery`` on another instance (or on this one's restart)
   marks the run ``failed``/interrupted and tells the requester to send it again.
@@ -27,8 +28,9 @@ import logging
 import queue
 import threading
 
+from lanes.audit.records import NewRun
 from lanes.errors import AuditStoreError
-from storage.records import NewRun
+from lanes.lifecycle import transition
 from storage.store import AuditStore
 
 log = logging.getLogger(__name__)
@@ -69,7 +71,7 @@ class IntakeJournal:
         while (item := self._queue.get()) is not _STOP:
             assert isinstance(item, NewRun)
             try:
-                self._store.enqueue_run(item)
+                self._store.start_run(item, transition("enqueue"))
             except AuditStoreError:
                 log.warning(
                     "queued request not recorded; it still runs from memory",

@@ -51,11 +51,11 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
 from bot.slack import ids, messages, slack_io, views
+from lanes.audit.records import RunRecord
 from lanes.clock import utcnow
 from lanes.config import LanesConfig
 from lanes.errors import AuditStoreError
 from lanes.values import AWAITING_REVIEW
-from storage.records import RunRecord
 from storage.store import AuditStore
 
 log = logging.getLogger(__name__)

@@ -18,8 +18,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.slack import messages, slack_io, views
+from lanes.audit.records import NewDecision, RunRecord
 from lanes.config import LaneConfig, LanesConfig
-from storage.records import NewDecision, RunRecord
+from lanes.lifecycle import DecisionGuard, transition
 from storage.store import AuditStore
 
 log = logging.getLogger(__name__)
@@ -47,9 +48,9 @@ def expire_due(
                 actor=BOT_ACTOR,
                 created_at=now,
                 final=True,
-                new_status="expired",
                 note=f"no decision within {timeout}",
-            )
+            ),
+            DecisionGuard(transition("expire"), seen_approvals=run.approval_count),
         )
         if not outcome.applied:
             continue

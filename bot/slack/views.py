@@ -20,11 +20,11 @@ from typing import Any
 
 from bot.slack import ids, messages
 from bot.slack.slack_io import SECTION_LIMIT, escape, mention, split_text, unescape
+from lanes.audit.records import RunRecord
 from lanes.config import LaneConfig, LanesConfig
 from lanes.decisions import REJECT_REASONS
 from lanes.policy import explain_lane
 from lanes.values import RunResult
-from storage.records import RunRecord
 
 Block = dict[str, Any]
 MAX_MESSAGE_BLOCKS = 50

@@ -24,10 +24,10 @@ from slack_sdk.errors import SlackApiError
 
 from bot.slack import messages, slack_io, views
 from bot.slack.flows.services import Services, short_reference
+from lanes.audit.records import RunRecord
 from lanes.decisions import Action, DecisionResult
 from lanes.errors import AuditStoreError, NotAuthorizedError, RunNotFoundError
 from lanes.values import AWAITING_REVIEW
-from storage.records import RunRecord
 
 log = logging.getLogger(__name__)
 

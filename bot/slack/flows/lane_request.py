@@ -26,11 +26,12 @@ from slack_sdk.errors import SlackApiError
 from bot.runtime.worker_pool import Admission
 from bot.slack import messages, slack_io, views
 from bot.slack.flows.services import Services, short_reference
+from lanes.audit.records import NewRun, RunOutcome
 from lanes.config import LaneConfig
 from lanes.engine import starting_run
 from lanes.errors import AuditStoreError, AuditWriteError, DuplicateRequestError, InvalidRequestError
+from lanes.lifecycle import transition
 from lanes.values import Route, RunRequest, RunResult
-from storage.records import NewRun, RunOutcome
 
 log = logging.getLogger(__name__)
 
@@ -229,10 +230,10 @@ def record_unposted_run(services: Services, job: RunJob, lane: LaneConfig, error
         input_text=stored,
         text_redacted=ok,
     )
-    run_id, started = services.store.start_or_adopt_run(run)  # adopts the run if it was queued
+    run_id, started = services.store.start_run(run, transition("start"))  # adopts the run if it was queued
     if not started:
         return run_id  # a repeated delivery: its run is already on record
-    services.store.finish_run(run_id, RunOutcome(status="failed", finished_at=now, error=error))
+    services.store.finish_run(run_id, transition("fail"), RunOutcome(finished_at=now, error=error))
     return run_id
 
 

@@ -18,9 +18,9 @@ from bot.slack import messages, slack_io, views
 from bot.slack.flows.decision_clicks import Click
 from bot.slack.flows.lane_request import RunJob, run_and_post
 from bot.slack.flows.services import Services
+from lanes.audit.records import RunRecord
 from lanes.permissions import RunFacts, authorize
 from lanes.values import RunRequest
-from storage.records import RunRecord
 
 log = logging.getLogger(__name__)
 

@@ -1,13 +1,40 @@
-"""Plain values going into and coming out of the audit store.
+"""The records the audit log port exchanges: plain frozen values in and out of the store.
 
 Callers never see ORM objects: a row is read into one of these frozen dataclasses inside the
-session that loaded it, so nothing lazy-loads later from another thread.
+session that loaded it, so nothing lazy-loads later from another thread. A run's status is not a
+field anyone sets here: it moves only by a ``lanes.lifecycle.Transition`` handed to the store.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal
+
+AttemptKind = Literal["first", "retry", "fallback", "escalation", "cross_check"]
+AttemptOutcome = Literal["ok", "failed", "check_failed", "skipped"]
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One model call, as the audit trail records it."""
+
+    kind: AttemptKind
+    tier: str
+    provider: str
+    model_requested: str
+    outcome: AttemptOutcome
+    started_at: datetime
+    latency_ms: float
+    model_answered: str | None = None
+    response_id: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cost_usd: float | None = None
+    price_known: bool = True
+    finish_reason: str | None = None
+    reason_code: str | None = None
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -18,7 +45,6 @@ class NewRun:
     lane: str
     requester: str
     created_at: datetime
-    status: str = "running"
     channel: str | None = None
     source: str = "cli"
     risk: str = "low"
@@ -26,6 +52,7 @@ class NewRun:
     input_text: str | None = None
     input_chars: int = 0
     text_redacted: bool = True
+    text_repaired: bool = False
     route_reasons: tuple[str, ...] = ()
     route_kind: str | None = None
     tier: str | None = None
@@ -38,9 +65,9 @@ class NewRun:
 
 @dataclass(frozen=True)
 class RunOutcome:
-    """How a run ended its model work: the draft (redacted) or why there is none."""
+    """How a run ended its model work: the draft (redacted) or why there is none. The status it
+    moves to is the ``lanes.lifecycle`` transition handed to the store with it."""
 
-    status: str
     finished_at: datetime
     route_kind: str | None = None
     route_reasons: tuple[str, ...] | None = None
@@ -140,6 +167,10 @@ class RunRecord:
     reminded_at: datetime | None
     attempts: tuple[AttemptRecord, ...] = field(default_factory=tuple)
     decisions: tuple[DecisionRecord, ...] = field(default_factory=tuple)
+    approval_count: int = 0
+    """Approvals given so far (two-person review); the guard of every counted decision."""
+    text_repaired: bool = False
+    """Some text of this run could not be stored as received (``lanes.audit.text``) and was repaired."""
     owner_instance: str | None = None
     """The process that executed (or is executing) the run; crash recovery reads it."""
     idempotency_key: str | None = None
@@ -157,14 +188,15 @@ class RunRecord:
 
 @dataclass(frozen=True)
 class NewDecision:
-    """A decision to append. ``final`` ones close the run; ``new_status`` is what it becomes."""
+    """A decision to append. ``final`` ones close the run (through the transition handed to the
+    store with it). ``edited_text`` on a final approval is the text that was approved, whoever
+    of the approvers edited it."""
 
     run_id: str
     kind: str
     actor: str
     created_at: datetime
     final: bool = False
-    new_status: str | None = None
     reason: str | None = None
     note: str | None = None
     edited_text: str | None = None
@@ -179,3 +211,6 @@ class DecisionOutcome:
     status: str
     decided_by: str | None = None
     decided_kind: str | None = None
+    stale: bool = False
+    """Not applied because the run changed under the decider (another approval landed first) while
+    it is still open: decide again on the fresh run."""
