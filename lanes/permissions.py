@@ -18,6 +18,8 @@ The rules:
   twice is refused. An edit is an approval with changes and counts the same way. A rejection by
   any decider completes at once: one "no" is enough to stop a draft.
 - ``run_anyway`` (spend past a budget stop) is for owners only, on runs waiting for confirmation.
+- Searching the audit trail of a lane (``may_search_audit``) is for its owners only: the trail holds
+  other people's requests and drafts, and reviewers see only the drafts they are asked to review.
 """
 
 from __future__ import annotations
@@ -99,6 +101,11 @@ def _run_anyway(lane: LaneConfig, run: RunFacts, actor: str, actor_groups: froze
     if not _listed(actor, actor_groups, lane.owners):
         return _refuse(f"only the owners of lane {lane.name} can run it anyway past its budget")
     return Verdict(True, "budget waived: run anyway confirmed by owner", completes=True)
+
+
+def may_search_audit(lane: LaneConfig, actor: str, actor_groups: frozenset[str]) -> bool:
+    """May ``actor`` search lane ``lane``'s audit trail (its owners, by id or user group)?"""
+    return _listed(actor, actor_groups, lane.owners)
 
 
 def _listed(actor: str, actor_groups: frozenset[str], ids: list[str]) -> bool:

@@ -31,7 +31,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
-from lanes.config import INPUT_PLACEHOLDER, LaneConfig, ModelSpec
+from lanes.config import LaneConfig, ModelSpec
+from lanes.config_problems import INPUT_PLACEHOLDER
 from lanes.pricing import estimate_cost, price_known
 from lanes.values import Reason, Route, RouteKind, RouteState, RunRequest
 

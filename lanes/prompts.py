@@ -16,7 +16,8 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from lanes.config import INPUT_PLACEHOLDER, LaneConfig, ModelSpec
+from lanes.config import LaneConfig, ModelSpec
+from lanes.config_problems import INPUT_PLACEHOLDER
 
 VERSION_HEX_CHARS = 8
 

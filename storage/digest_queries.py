@@ -355,7 +355,7 @@ def week_percentiles(
     return result
 
 
-def _postgres_percentiles(rows: Any) -> Select:
+def _postgres_percentiles(rows: Any) -> Select[Any]:
     """``percentile_cont`` over GROUPING SETS: one pass for the three levels (rolled-up keys are NULL);
     ordered-set aggregates skip NULLs, so edit distances are taken over edited runs only."""
     lane, route = rows.c.lane, rows.c.route_kind

@@ -186,8 +186,9 @@ def audit_write_failed(lane: str) -> str:
 
 def unexpected_failure(lane: str, reference: str) -> str:
     return (
-        f":x: The {escape(lane)} run failed unexpectedly (reference `{reference}`); nothing is lost from "
-        "the audit. Try again; an admin can find the details in the logs."
+        f":x: The {escape(lane)} request hit an unexpected error in lanebot (reference `{reference}`) and "
+        "no draft was posted. If its run had started, the audit trail shows it with its real status. "
+        "Try again; an admin can find the details in the logs under that reference."
     )
 
 

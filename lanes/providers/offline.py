@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from lanes.config import INPUT_PLACEHOLDER
+from lanes.config_problems import INPUT_PLACEHOLDER
 from lanes.providers.base import Completion, CompletionRequest
 
 OFFLINE_MODEL = "offline-sample"

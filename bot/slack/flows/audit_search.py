@@ -18,6 +18,7 @@ from bot.slack import messages, views
 from bot.slack.flows.services import Services
 from bot.slack.slack_io import escape, mention
 from lanes.errors import InvalidRequestError
+from lanes.permissions import may_search_audit
 from storage.search import AuditQuery, RunSummary
 
 FILTER_KEYS = ("lane", "status", "model", "requester", "reviewer", "since", "until", "text", "limit")
@@ -76,7 +77,7 @@ def owned_lanes(services: Services, actor: str) -> list[str]:
     owned = []
     for lane in services.config.lanes.values():
         groups = groups_of(actor, frozenset(g for g in lane.owners if g.startswith("S")))
-        if actor in lane.owners or groups:
+        if may_search_audit(lane, actor, groups):
             owned.append(lane.name)
     return owned
 
