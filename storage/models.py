@@ -138,7 +138,7 @@ class Run(Base):
     owner_instance: Mapped[str | None] = mapped_column(String(64))
     """Which process is executing the run; crash recovery finds runs left ``running``."""
     approval_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    """Approvals given so far; every counted decision is guarded by it (``storage.decisions``)."""
+    """Approvals given so far; every counted decision is guarded by it (``storage.decision_writes``)."""
     text_repaired: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     """Some text of the run could not be stored as received and was repaired (``lanes.audit.text``)."""
 

@@ -4,7 +4,7 @@ It is assembled from one class per concern, each in its own module, so each stay
 to read in one sitting:
 
     storage.runs          runs and attempts: start, adopt, record, finish (lifecycle transitions)
-    storage.decisions     decisions: guarded by status and approval count, appended, never edited
+    storage.decision_writes     decisions: guarded by status and approval count, appended, never edited
     storage.claims        claims and leases: delivery keys, job slots, digest weeks, reminders,
                           heartbeats, late deliveries (exactly once across instances)
     storage.run_queries   the background jobs' reads: expiring, in flight, undelivered
@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Literal
 
 from storage.claims import DELIVERING, DIGEST_CLAIM_STALE_AFTER, HEARTBEAT_PREFIX, Claims
-from storage.decisions import DecisionWrites
+from storage.decision_writes import DecisionWrites
 from storage.run_queries import SLACK_REFUSED_ROOT, RunQueries
 from storage.runs import INTERRUPTED, RunWrites
 from storage.search import AuditQuery, RunSummary, to_csv

@@ -28,7 +28,7 @@ from bot.runtime.settings import Settings
 from bot.runtime.worker_pool import WorkerPool
 from bot.slack import ids
 from bot.slack.flows.services import Services
-from bot.slack.listeners import actions, commands, errors, events, modals
+from bot.slack.listeners import actions, commands, error_handler, events, modals
 from lanes.config import LanesConfig
 from lanes.decisions import DecisionService
 from lanes.engine import Engine
@@ -92,7 +92,7 @@ def build_app(
     app.view(ids.EDIT_MODAL)(modals.edit_submitted(services))
     app.view(ids.REJECT_MODAL)(modals.reject_submitted(services))
     app.event("app_mention")(events.app_mention(services))
-    app.error(errors.handle_error())
+    app.error(error_handler.handle_error())
     for lane in config.lanes.values():
         if lane.budget_daily_usd is not None:
             services.spend.refresh(lane.name)

@@ -10,7 +10,7 @@ from slack_bolt import Ack
 from bot.slack.flows import decision_clicks
 from bot.slack.flows.decision_clicks import Submission
 from bot.slack.flows.services import Services
-from bot.slack.listeners.errors import after_ack
+from bot.slack.listeners.error_handler import after_ack
 
 Listener = Callable[..., None]
 
