@@ -257,7 +257,7 @@ class _Handler(BaseHTTPRequestHandler):
                 method, params, stub.workspace.clock(), status, None if body.get("ok") else body.get("error")
             )
         )
-        headers = {}
+        headers = {"X-OAuth-Scopes": ",".join(stub.workspace.bot_scopes)} if body.get("ok") else {}
         if fault is not None:
             time.sleep(fault.delay)
             if fault.retry_after is not None:

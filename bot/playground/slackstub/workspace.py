@@ -42,6 +42,7 @@ from bot.playground.slackstub.models import (
 from bot.playground.slackstub.responses import ResponseBook
 from bot.playground.slackstub.state_values import with_block_ids
 from bot.playground.slackstub.views import ViewBook
+from bot.slack.manifest import BOT_SCOPES
 
 Clock = Callable[[], float]
 
@@ -63,9 +64,12 @@ class Workspace:
         trigger_ttl: float = 3.0,
         response_url_ttl: float = 1800.0,
         response_url_max_uses: int = 5,
+        bot_scopes: tuple[str, ...] | None = None,
     ) -> None:
         self.team_id, self.team_domain, self.app_id = team_id, team_domain, app_id
         self.bot_token, self.bot_user_id, self.bot_id = bot_token, bot_user_id, bot_id
+        self.bot_scopes = BOT_SCOPES if bot_scopes is None else bot_scopes
+        """What the installed app was granted; Slack reports it in each response's X-OAuth-Scopes."""
         self.clock = clock
         self._lock = threading.RLock()
         self._feed = ChangeFeed(self._lock)
