@@ -2,6 +2,10 @@
 
 One builder for every entry point (CLI, Slack app, playground, benchmarks), so they cannot drift
 apart. Nothing here reads the environment by itself: the caller passes it in.
+
+The heavy parts (SQLAlchemy, the model SDKs, the redactor) are imported inside the functions that
+build them, so a command that only parses arguments or reads lanes.toml (``lanebot --help``,
+``lanebot check``) starts without paying for them.
 """
 
 from __future__ import annotations
@@ -11,17 +15,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lanes.clock import utcnow
 from lanes.config import LanesConfig, ModelSpec, load_config
-from lanes.decisions import DecisionService, GroupDirectory
-from lanes.engine import Engine
-from lanes.providers.base import Provider
-from lanes.providers.registry import build_providers
-from storage.db import DEFAULT_DATABASE_URL, make_engine
-from storage.migrate import upgrade
-from storage.redaction import Redactor
-from storage.store import AuditStore
+
+if TYPE_CHECKING:
+    from lanes.decisions import DecisionService, GroupDirectory
+    from lanes.engine import Engine
+    from lanes.providers.base import Provider
+    from storage.redaction import Redactor
+    from storage.store import AuditStore
 
 DEFAULT_CONFIG = "lanes.toml"
 
@@ -44,6 +48,8 @@ def config_path(explicit: str | None, env: Mapping[str, str]) -> Path:
 
 
 def database_url(explicit: str | None, env: Mapping[str, str]) -> str:
+    from storage.db import DEFAULT_DATABASE_URL
+
     return explicit or env.get("DATABASE_URL") or DEFAULT_DATABASE_URL
 
 
@@ -64,6 +70,10 @@ def offline_config(config: LanesConfig) -> LanesConfig:
 
 def open_store(url: str) -> AuditStore:
     """Open the audit store and apply migrations (safe on every start, from several instances)."""
+    from storage.db import make_engine
+    from storage.migrate import upgrade
+    from storage.store import AuditStore
+
     engine = make_engine(url)
     upgrade(engine)
     return AuditStore(engine)
@@ -83,6 +93,11 @@ def build_core(
     store: AuditStore | None = None,
     redactor: Redactor | None = None,
 ) -> Core:
+    from lanes.decisions import DecisionService
+    from lanes.engine import Engine
+    from lanes.providers.registry import build_providers
+    from storage.redaction import Redactor
+
     env = os.environ if env is None else env
     config = config or load_config(config_path(config_file, env))
     if offline:
