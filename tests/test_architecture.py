@@ -87,3 +87,30 @@ def test_one_name_for_one_module() -> None:
             if path.name not in fixed and "migrations" not in path.parts:
                 seen.setdefault(path.name, []).append(str(path.relative_to(ROOT)))
     assert {name: paths for name, paths in seen.items() if len(paths) > 1} == {}
+
+
+def test_every_third_party_import_is_a_declared_runtime_dependency() -> None:
+    """Declare every import: a module that works only because something else pulled it in breaks
+    the day that something drops it (python-dotenv was imported but not declared)."""
+    import re
+    import sys
+    import tomllib
+    from importlib.metadata import packages_distributions
+
+    declared = {
+        re.split(r"[<>=!\[; ]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+        for requirement in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    }
+    owners = packages_distributions()
+    ours = {"bot", "lanes", "storage"}
+    missing = []
+    for package in sorted(ours):
+        for path in sources(package):
+            for line, module in imports_of(path):
+                top = module.split(".")[0]
+                if not top or top in ours or top in sys.stdlib_module_names or top == "__future__":
+                    continue
+                distributions = {d.lower().replace("_", "-") for d in owners.get(top, [top])}
+                if not distributions & declared:
+                    missing.append(f"{path.relative_to(ROOT)}:{line} imports {top} ({', '.join(distributions)})")
+    assert sorted(set(missing)) == []
