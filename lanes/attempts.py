@@ -45,8 +45,12 @@ class AttemptRunner:
         *,
         clock: Callable[[], datetime],
         monotonic: Callable[[], float],
+        scrub: Callable[[str], str] = str,
     ) -> None:
+        """``scrub`` removes secrets from a provider's error text before it is recorded (the
+        engine passes its redactor's ``redact_secrets``): providers echo requests in errors."""
         self._models = models
+        self._scrub = scrub
         self._providers = providers
         self._clock = clock
         self._monotonic = monotonic
@@ -69,6 +73,7 @@ class AttemptRunner:
         except ProviderError as exc:
             latency = (self._monotonic() - started) * 1000
             log.warning("model call failed", extra={"tier": tier, "reason_code": exc.reason_code})
+            exc.message = self._scrub(exc.message)  # it travels on: run error, reasons, Slack
             return AttemptResult(self._failed(kind, tier, spec, started_at, latency, exc), error=exc)
         latency = (self._monotonic() - started) * 1000
         cost = cost_usd(spec, completion.input_tokens, completion.output_tokens)

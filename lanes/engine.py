@@ -148,7 +148,9 @@ class Engine:
         self.breaker = breaker or CircuitBreaker(
             runtime.breaker_failures, runtime.breaker_cooldown_s, monotonic
         )
-        self._runner = AttemptRunner(config.models, providers, clock=clock, monotonic=monotonic)
+        self._runner = AttemptRunner(
+            config.models, providers, clock=clock, monotonic=monotonic, scrub=redactor.redact_secrets
+        )
         self._spend = SpendTracker(store.spent_since, monotonic=monotonic, ttl_s=spend_ttl_s)
         self._policy_versions: dict[str, tuple[LaneConfig, Mapping[str, ModelSpec], str]] = {}
 

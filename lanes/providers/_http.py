@@ -20,19 +20,19 @@ from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit, urlunsplit
 
 from lanes.providers.errors import AuthError, BadRequestError, ProviderError, TransientError
-from storage.redaction import scrub_secrets
 
 MAX_MESSAGE_CHARS = 300
 _KEY_SHAPED = re.compile(r"\b(?:sk|pk|rk|key)[-_][A-Za-z0-9_\-*.]{6,}")
 
 
 def safe_message(text: object, secrets: tuple[str, ...] = ()) -> str:
-    """The provider's message, bounded and with keys masked, fit for the audit trail."""
+    """The provider's message, bounded and with keys masked. The engine also runs every attempt's
+    error through the redactor (``lanes.attempts.AttemptRunner``) before it is recorded."""
     message = " ".join(str(text or "").split())
     for secret in secrets:
         if secret:
             message = message.replace(secret, "[redacted key]")
-    message = scrub_secrets(_KEY_SHAPED.sub("[redacted key]", message)).text
+    message = _KEY_SHAPED.sub("[redacted key]", message)
     if len(message) > MAX_MESSAGE_CHARS:
         message = message[: MAX_MESSAGE_CHARS - 1] + "…"
     return message
