@@ -118,6 +118,21 @@ def status_error(
     )
 
 
+UNREADABLE_ANSWER: tuple[type[Exception], ...] = (ValueError, TypeError, AttributeError, KeyError, IndexError)
+"""What reading an HTTP 200 that is not the promised answer raises: ``json.JSONDecodeError`` (a
+``ValueError``) inside the SDK for a body cut off or not JSON at all, and the others in an adapter's
+``_completion`` for JSON of the wrong shape (both SDKs build response objects without validating
+them). Each adapter turns these into ``unreadable_answer`` at its edge."""
+
+
+def unreadable_answer(exc: Exception, label: str) -> TransientError:
+    """An answer whose body could not be read: like a 5xx, worth one try on the fallback."""
+    return TransientError(
+        f"{label} sent an answer we could not read ({type(exc).__name__}: {safe_message(exc)})",
+        reason_code="server_error",
+    )
+
+
 def transport_error(
     exc: Exception,
     *,
