@@ -222,7 +222,7 @@ def test_the_doc_is_linked_from_the_readme_and_the_reliability_page() -> None:
 
 SCANNED = ("bot", "lanes", "storage")
 TRANSITION_OWNERS = frozenset(
-    {"lanes/lifecycle.py", "storage/runs.py", "storage/decisions.py", "storage/run_writes.py"}
+    {"lanes/lifecycle.py", "storage/runs.py", "storage/decision_writes.py", "storage/run_writes.py"}
 )
 """The table, and the store modules that execute its transitions; every other module only reads."""
 
@@ -403,7 +403,7 @@ def test_no_module_but_the_lifecycle_and_the_store_writes_a_run_status() -> None
     found = [str(w) for path, source in sources for w in status_writes(source, path)]
     assert found == [], (
         "a run's status changes only by a lanes.lifecycle transition executed by the store "
-        "(storage/runs.py, storage/decisions.py); ask for one with transition(...) and hand it to "
+        "(storage/runs.py, storage/decision_writes.py); ask for one with transition(...) and hand it to "
         "the store. If one of these is not a write to a run, add its constructor to NOT_A_RUN_STATUS "
         "with the reason:\n" + "\n".join(found)
     )
