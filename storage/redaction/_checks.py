@@ -43,7 +43,7 @@ class Stdnum:
     def __call__(self, value: str) -> bool:
         if self.also and _NON_ALNUM.sub("", value) in self.also:
             return True
-        return stdnum_is_valid(self.module)(value)
+        return stdnum_is_valid(self.module)(value.replace(" ", ""))  # not every module drops blanks
 
     def __str__(self) -> str:
         return f"python-stdnum `{self.module}`"

@@ -31,10 +31,11 @@ TOKEN_RE = re.compile(r"\[(?:SECRET|ID)(?::[a-z_]+)?\]|\[(?:EMAIL|PHONE|CARD|IBA
 _NOT_SECRETS = frozenset(
     {"str", "string", "int", "bool", "bytes", "none", "null", "nil", "true", "false", "lambda", "undefined"}
 )
-# Where a secret comes from, not the secret: ``${STRIPE_KEY}``, ``{{ secrets.TOKEN }}``, and code
+# Where a secret comes from, not the secret: ``${STRIPE_KEY}``, ``{{ secrets.TOKEN }}`` (a bare
+# value stops at its first blank, so ``{{`` is all we see of a template), and code
 # that reads it (``os.environ["X"]``, ``getenv('X')``: a bare value ending in ``(`` or ``[`` and
 # followed by a quote).
-_REFERENCE = re.compile(r"\$\{[A-Za-z_]\w*\}|\{\{.*\}\}")
+_REFERENCE = re.compile(r"\$\{[A-Za-z_]\w*\}|\{\{.*")
 _LOOKUP = re.compile(r"[A-Za-z_][\w.]*[(\[]")
 _TRAILING_PUNCTUATION = ".,;:!?)]}>"
 _KEY_CHARS = "_.-"
@@ -134,8 +135,9 @@ class Assignment:
 _OPERATOR = re.compile(r"(?<![=!<>])(?:=>|:=|=(?!=)|:(?!//))")
 _VALUE = re.compile(
     r"""[ \t]*(?:(?:bearer|basic|token|digest)[ \t]+)?"""
-    # A bare value ends at blanks, quotes, or an ``&`` starting the next ``k=v`` of a query string.
-    r"""(?:"(?P<dq>(?:[^"\\\n]|\\.)*)"|'(?P<sq>[^'\n]*)'|(?P<bare>(?:[^\s"'&]|&(?![\w.-]+=))+))""",
+    # A bare value ends at blanks, quotes, or an ``&`` or ``;`` starting the next ``k=v`` (a query
+    # string, a connection string: ``AccountKey=…;EndpointSuffix=…`` keeps its suffix readable).
+    r"""(?:"(?P<dq>(?:[^"\\\n]|\\.)*)"|'(?P<sq>[^'\n]*)'|(?P<bare>(?:[^\s"'&;]|[&;](?![\w.-]+=))+))""",
     re.IGNORECASE,
 )
 

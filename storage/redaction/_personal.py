@@ -2,8 +2,10 @@
 
 * **E-mail addresses**, local parts and domains in any script (``zoë@…``, ``संपर्क@डाटामेल.भारत``,
   decomposed accents): a local part is letters, combining marks and digits of any script
-  (``\\w`` alone misses marks and Indic vowel signs, and would leave half an address) and, of RFC
-  5322's specials, ``. _ % + - '`` (the others end an address in URLs and query strings).
+  (``\\w`` alone misses marks and Indic vowel signs, and would leave half an address), any other
+  non-ASCII character but blanks, brackets and sentence punctuation (RFC 6531: ``o’brien``,
+  ``col·lega``), and of RFC 5322's ASCII specials ``. _ % + - '`` (the others end an address in
+  URLs and query strings); ``@`` or a full-width ``＠``.
   The domain must end in a real top-level domain (``tlds.txt``, or an intranet one), which keeps
   ``icon@2x.png`` and ``X@W.shape`` in code intact. The ``user@`` of a URL is not an address (the
   secret rules take its password and leave the host readable).
@@ -27,6 +29,13 @@ from storage.redaction._detectors import Finder, Hit, Options
 
 # RFC 5322 allows more (``/ = ? & { }``…), but those end an address in URLs and query strings.
 _LOCAL_SPECIALS = frozenset("._%+-'")
+# RFC 6531 allows any non-ASCII character in a local part: ``o’brien``, ``col·lega``, ``ζωή♥``,
+# ``👩‍💻dev`` (a zero-width joiner inside). Blanks, controls, brackets and sentence punctuation
+# (``，。：`` in CJK text) end it; quotes and brackets before it are not part of it.
+_NOT_LOCAL = frozenset({"Zs", "Zl", "Zp", "Cc", "Cs", "Co", "Cn", "Ps", "Pe"})
+_SENTENCE_PUNCTUATION = frozenset("，。、：；！？…")
+_LEADING = frozenset({"Pi", "Pf", "Po", "Pd"})
+_AT_SIGNS = ("@", "\uff20")  # a full-width ＠ is what Japanese and Chinese keyboards type
 _MAX_LOCAL = 64
 _MAX_DOMAIN = 253
 _URL_USERINFO_BEFORE = re.compile(r"://[^\s/@]*\Z")
@@ -36,8 +45,19 @@ _PRIVATE_TLDS = frozenset(
 
 
 def _word_char(char: str) -> bool:
-    """A letter, combining mark or digit of any script."""
-    return char.isalnum() or unicodedata.category(char)[0] == "M"
+    """A letter, combining mark or digit of any script, or a joiner (ZWJ, ZWNJ)."""
+    return char.isalnum() or unicodedata.category(char) in ("Mn", "Mc", "Me", "Cf")
+
+
+def _local_char(char: str) -> bool:
+    if char.isascii():
+        return char.isalnum() or char in _LOCAL_SPECIALS
+    return unicodedata.category(char) not in _NOT_LOCAL and char not in _SENTENCE_PUNCTUATION
+
+
+def _leading(char: str) -> bool:
+    """Punctuation before a local part's first letter belongs to the sentence: ``'ann@…'``, ``“ann@…``."""
+    return char in _LOCAL_SPECIALS or (not char.isascii() and unicodedata.category(char) in _LEADING)
 
 
 def load_tlds() -> frozenset[str]:
@@ -52,25 +72,22 @@ def emails(options: Options) -> Finder:
     tlds = load_tlds()
 
     def find(text: str) -> Iterator[Hit]:
-        at = text.find("@")
-        while at != -1:
-            span = _address(text, at, tlds)
-            if span is not None:
-                yield span
-            at = text.find("@", span[1] if span else at + 1)
+        for at_sign in _AT_SIGNS:
+            at = text.find(at_sign)
+            while at != -1:
+                span = _address(text, at, tlds)
+                if span is not None:
+                    yield span
+                at = text.find(at_sign, span[1] if span else at + 1)
 
     return find
 
 
 def _address(text: str, at: int, tlds: frozenset[str]) -> Hit | None:
     start = at
-    while (
-        start > 0
-        and at - start < _MAX_LOCAL
-        and (_word_char(text[start - 1]) or text[start - 1] in _LOCAL_SPECIALS)
-    ):
+    while start > 0 and at - start < _MAX_LOCAL and _local_char(text[start - 1]):
         start -= 1
-    while start < at and not _word_char(text[start]):  # ``'ann@…'``, ``.bob@…``: not the quote
+    while start < at and _leading(text[start]):
         start += 1
     if start == at or _URL_USERINFO_BEFORE.search(text, max(0, start - 256), start):
         return None

@@ -571,11 +571,11 @@ _PERSONAL: tuple[Rule, ...] = (
         "EMAIL_ADDRESS",
         "[EMAIL]",
         "E-mail addresses",
-        "`local@domain.tld` in any script (`zoë@…`, `संपर्क@डाटामेल.भारत`), ending in a real "
+        "`local@domain.tld` in any script (`zoë@…`, `o’brien@…`, `संपर्क@डाटामेल.भारत`, full-width `＠`), ending in a real "
         "top-level domain or `.local`, `.internal`, `.corp`, `.lan`, `.home`, `.test`, `.example`",
         Custom(emails),
         personal=True,
-        needles=("@",),
+        needles=("@", "\uff20"),
     ),
     Rule(
         "PHONE_NUMBER",
