@@ -571,8 +571,9 @@ _PERSONAL: tuple[Rule, ...] = (
         "EMAIL_ADDRESS",
         "[EMAIL]",
         "E-mail addresses",
-        "`local@domain.tld` in any script (`zoë@…`, `o’brien@…`, `संपर्क@डाटामेल.भारत`, full-width `＠`), ending in a real "
-        "top-level domain or `.local`, `.internal`, `.corp`, `.lan`, `.home`, `.test`, `.example`",
+        "`local@domain.tld` in any script (`zoë@…`, `o’brien@…`, `संपर्क@डाटामेल.भारत`, full-width "
+        "`＠`), ending in a real top-level domain or `.local`, `.internal`, `.corp`, `.lan`, `.home`, "
+        "`.test`, `.example`",
         Custom(emails),
         personal=True,
         needles=("@", "\uff20"),
