@@ -16,6 +16,10 @@ Slack shows the requester their own message as they wrote it.
 must hold that many digits) let a rule skip a text without running its expression: most texts
 hold none of these families, and most rules then cost one substring search.
 
+**Lengths are minimums.** A provider's fixed length (Google's 35 characters after ``AIza``) is a
+lower bound here, so a value pasted with extra characters stuck to it is replaced whole rather
+than leaving a tail.
+
 **Where the formats come from.** Prefixes and lengths are the providers' documented token formats,
 cross-checked against the maintained scanners (detect-secrets' plugins, gitleaks' rules); national
 identifiers and VAT numbers are the shapes their issuers print, confirmed by python-stdnum. We do
@@ -156,7 +160,7 @@ _SECRETS: tuple[Rule, ...] = (
         "[SECRET:google]",
         "Google API keys",
         "`AIza` + 35 of `A-Z a-z 0-9 _ -`",
-        Pattern(r"AIza[0-9A-Za-z_-]{35}"),
+        Pattern(r"AIza[0-9A-Za-z_-]{35,}"),
         needles=("AIza",),
     ),
     Rule(
@@ -164,7 +168,7 @@ _SECRETS: tuple[Rule, ...] = (
         "[SECRET:google]",
         "Google OAuth secrets",
         "client secrets `GOCSPX-` + 28 characters; access tokens `ya29.` + 20 or more",
-        Pattern(r"GOCSPX-[0-9A-Za-z_-]{28}|ya29\.[0-9A-Za-z_-]{20,}"),
+        Pattern(r"GOCSPX-[0-9A-Za-z_-]{28,}|ya29\.[0-9A-Za-z_-]{20,}"),
         needles=("GOCSPX-", "ya29."),
     ),
     Rule(
@@ -212,7 +216,7 @@ _SECRETS: tuple[Rule, ...] = (
         "[SECRET:npm]",
         "npm access tokens",
         "`npm_` + 36 letters and digits (legacy `.npmrc` `_authToken=` values: generic rule)",
-        Pattern(r"npm_[A-Za-z0-9]{36}"),
+        Pattern(r"npm_[A-Za-z0-9]{36,}"),
         needles=("npm_",),
     ),
     Rule(
@@ -236,7 +240,7 @@ _SECRETS: tuple[Rule, ...] = (
         "[SECRET:sendgrid]",
         "SendGrid API keys",
         "`SG.` + 22 characters + `.` + 43 characters",
-        Pattern(r"SG\.[0-9A-Za-z_-]{22}\.[0-9A-Za-z_-]{43}"),
+        Pattern(r"SG\.[0-9A-Za-z_-]{22,}\.[0-9A-Za-z_-]{43,}"),
         needles=("SG.",),
     ),
     Rule(
@@ -260,7 +264,7 @@ _SECRETS: tuple[Rule, ...] = (
         "[SECRET:perplexity]",
         "Perplexity API keys",
         "`pplx-` + 48 letters and digits",
-        Pattern(r"pplx-[0-9A-Za-z]{48}"),
+        Pattern(r"pplx-[0-9A-Za-z]{48,}"),
         needles=("pplx-",),
     ),
     Rule(
@@ -268,7 +272,7 @@ _SECRETS: tuple[Rule, ...] = (
         "[SECRET:shopify]",
         "Shopify tokens",
         "`shpat_`, `shpca_`, `shppa_`, `shpss_` + 32 hex digits",
-        Pattern(r"shp(?:at|ca|pa|ss)_[0-9a-fA-F]{32}"),
+        Pattern(r"shp(?:at|ca|pa|ss)_[0-9a-fA-F]{32,}"),
         needles=("shp",),
     ),
     Rule(
@@ -284,7 +288,7 @@ _SECRETS: tuple[Rule, ...] = (
         "[SECRET:databricks]",
         "Databricks tokens",
         "`dapi` + 32 hex digits",
-        Pattern(r"dapi[0-9a-f]{32}(?:-\d)?"),
+        Pattern(r"dapi[0-9a-f]{32,}(?:-\d)?"),
         needles=("dapi",),
     ),
     Rule(
@@ -292,7 +296,7 @@ _SECRETS: tuple[Rule, ...] = (
         "[SECRET:digitalocean]",
         "DigitalOcean tokens",
         "`dop_v1_`, `doo_v1_`, `dor_v1_` + 64 hex digits",
-        Pattern(r"do[opr]_v1_[0-9a-f]{64}"),
+        Pattern(r"do[opr]_v1_[0-9a-f]{64,}"),
         needles=("_v1_",),
     ),
     Rule(
@@ -308,7 +312,7 @@ _SECRETS: tuple[Rule, ...] = (
         "[SECRET:linear]",
         "Linear API keys",
         "`lin_api_` + 40 letters and digits",
-        Pattern(r"lin_api_[0-9A-Za-z]{40}"),
+        Pattern(r"lin_api_[0-9A-Za-z]{40,}"),
         needles=("lin_api_",),
     ),
     Rule(
@@ -316,7 +320,7 @@ _SECRETS: tuple[Rule, ...] = (
         "[SECRET:postman]",
         "Postman API keys",
         "`PMAK-` + 24 hex + `-` + 34 hex digits",
-        Pattern(r"PMAK-[0-9a-f]{24}-[0-9a-f]{34}"),
+        Pattern(r"PMAK-[0-9a-f]{24,}-[0-9a-f]{34,}"),
         needles=("PMAK-",),
     ),
     Rule(
@@ -348,7 +352,7 @@ _SECRETS: tuple[Rule, ...] = (
         "[SECRET:age]",
         "age secret keys",
         "`AGE-SECRET-KEY-1` + 58 Bech32 characters",
-        Pattern(r"AGE-SECRET-KEY-1[0-9A-Z]{58}"),
+        Pattern(r"AGE-SECRET-KEY-1[0-9A-Z]{58,}"),
         needles=("AGE-SECRET-KEY-1",),
     ),
     Rule(
