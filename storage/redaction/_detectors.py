@@ -65,24 +65,29 @@ class Pattern:
 
     ``glued``: a match stuck to a preceding letter, digit or one of these characters is part of
     a longer word and not reported (``risk-…`` is no ``sk-…``); ``None`` for prefixes distinctive
-    enough to need no such check. An escaped ``\\n`` or ``\\t`` before a match is a boundary.
-    Patterns start with their literal prefix and the neighbour is checked here rather than by a
-    lookbehind, which would stop the regex engine from jumping between prefix occurrences (15x)."""
+    enough to need no such check. ``alone``: an identifier, which must not follow a letter or a
+    digit, nor be one link of a chain of digit groups (``1-078-05-1120``); its regex checks what
+    follows it. An escaped ``\\n`` or ``\\t`` before a match is a boundary. The neighbour is
+    checked here rather than by a lookbehind, which would stop the regex engine from jumping
+    between prefix occurrences (15x slower on prose)."""
 
     regex: str
     check: Check | None = None
     flags: int = 0
     glued: str | None = "_-"
+    alone: bool = False
 
     def build(self, options: Options) -> Finder:
         compiled = re.compile(self.regex, self.flags)
         group = "v" if "v" in compiled.groupindex else 0
-        glued, check = self.glued, self.check
+        glued, check, alone = self.glued, self.check, self.alone
 
         def find(text: str) -> Iterator[Hit]:
             for match in compiled.finditer(text):
                 start, end = match.span(group)
                 if glued is not None and _glued(text, match.start(), glued):
+                    continue
+                if alone and _chained(text, match.start()):
                     continue
                 if check is None or check(text[start:end]):
                     yield start, end
@@ -95,6 +100,14 @@ def _glued(text: str, start: int, glued: str) -> bool:
         return False
     before = text[start - 1]
     return before.isalnum() or before in glued
+
+
+def _chained(text: str, start: int) -> bool:
+    """Whether an identifier at ``start`` continues a word or a chain of digit groups."""
+    if not start or text[max(0, start - 2) : start] in _ESCAPES:
+        return False
+    before = text[start - 1]
+    return before.isalnum() or (before in "-./" and start > 1 and text[start - 2].isdigit())
 
 
 @dataclass(frozen=True)

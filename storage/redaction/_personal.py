@@ -119,8 +119,8 @@ def _domain_end(text: str, begin: int, tlds: frozenset[str]) -> int:
 
 
 # Digit groups of 3+ joined by single spaces or dashes, not touching other digits.
-_DIGIT_RUN = re.compile(r"(?<!\d)\d{3,19}(?:[ -]\d{3,19})*(?!\d)")
-_GROUP = re.compile(r"\d+")
+_DIGIT_RUN = re.compile(r"(?<![0-9])[0-9]{3,19}(?:[ -][0-9]{3,19})*(?![0-9])")
+_GROUP = re.compile(r"[0-9]+")
 _CARD_DIGITS = range(13, 20)
 _CARD_FIRST_DIGITS = "123456"  # UATP, Mastercard, Amex/Diners/JCB, Visa, Mastercard, Discover/UnionPay
 
@@ -145,7 +145,7 @@ def _cards(text: str) -> Iterator[Hit]:
                     break
 
 
-_IBAN_START = re.compile(r"(?<![0-9A-Za-z])[A-Z]{2}\d{2}(?=[ ]?[0-9A-Z])")
+_IBAN_START = re.compile(r"[A-Z]{2}[0-9]{2}(?=[ ]?[0-9A-Z])")  # what precedes: checked in ``_ibans``
 _IBAN_CHAR = re.compile(r"[ ]?([0-9A-Z])")
 _IBAN_LENGTHS = range(15, 35)
 
@@ -160,6 +160,8 @@ def ibans(options: Options) -> Finder:
 
 def _ibans(text: str) -> Iterator[Hit]:
     for match in _IBAN_START.finditer(text):
+        if match.start() and text[match.start() - 1].isalnum():
+            continue
         chars, ends = match.group(), [match.end()] * 4
         cursor = match.end()
         while len(chars) < _IBAN_LENGTHS.stop - 1 and (char := _IBAN_CHAR.match(text, cursor)):

@@ -39,6 +39,8 @@ from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 
 _RUN = re.compile(r"\d(?:\D{0,4}\d)*")
 _DIGIT = re.compile(r"\d")
+# The same for ASCII text, where ``[0-9]`` finds the same digits without a Unicode lookup per character.
+_ASCII_RUN = re.compile(r"[0-9](?:[^0-9]{0,4}[0-9])*")
 _PLUS = ("+", "\uff0b")  # phonenumbers' PLUS_CHARS
 _RULE_LITERAL_DIGIT = re.compile(r"(?<![\\$])\d")  # a digit a transform rule writes, not a group reference
 _MAX_EXIT_CODE_PROBE = 3
@@ -70,9 +72,19 @@ class PhoneRegions:
 
     def possible(self, text: str) -> tuple[str, ...]:
         """The regions in which some number in ``text`` could be valid, in the configured order."""
-        digits = max((len(_DIGIT.findall(run)) for run in _RUN.findall(text)), default=0)
+        return tuple(region for region, _ in self.possible_with_bounds(text))
+
+    def possible_with_bounds(self, text: str) -> list[tuple[str, int]]:
+        """``possible``, each region with the fewest digits a valid number there has in ``text``."""
+        digits = max(map(_digits, (_ASCII_RUN if text.isascii() else _RUN).findall(text)), default=0)
         bounds = self.with_plus if any(plus in text for plus in _PLUS) else self.without_plus
-        return tuple(region for region, bound in zip(self.regions, bounds, strict=True) if digits >= bound)
+        return [
+            (region, bound) for region, bound in zip(self.regions, bounds, strict=True) if digits >= bound
+        ]
+
+
+def _digits(run: str) -> int:
+    return sum(map(run.count, "0123456789")) if run.isascii() else len(_DIGIT.findall(run))
 
 
 def _shortest_anywhere(local_lengths: bool) -> int:

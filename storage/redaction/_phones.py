@@ -16,6 +16,7 @@ Importing this module imports phonenumbers (~20 ms): the redactor does so when i
 
 from __future__ import annotations
 
+import inspect
 import re
 
 import phonenumbers
@@ -25,11 +26,16 @@ from storage.redaction._phone_regions import PhoneRegions
 
 # Digits with the punctuation phone numbers are written with, on one line.
 _NUMBER_RUN = re.compile(r"[+(]*\d[\d \t().\-/]*\d")
+_ASCII_NUMBER_RUN = re.compile(r"[+(]*[0-9][0-9 \t().\-/]*[0-9]")  # the same, for ASCII text
 _BLANKS = re.compile(r"[ \t]+")
 _DIGIT = re.compile(r"\d")
 _MIN_RUN_DIGITS = 7  # a run with fewer digits cannot hide a full number plus a neighbour
 _MAX_RUN = 64  # a phone with three groups of neighbours on each side; longer runs are tables
 _LENIENCY = phonenumbers.Leniency.VALID
+# python-phonenumbers' own option (not in libphonenumber) to skip candidates before parsing them.
+_SKIPS_SHORT_CANDIDATES = (
+    "min_candidate_length" in inspect.signature(phonenumbers.PhoneNumberMatcher).parameters
+)
 
 
 class PhoneFinder:
@@ -40,7 +46,9 @@ class PhoneFinder:
 
     def __call__(self, text: str) -> list[Hit]:
         spans = self._phones(text)
-        for run in _NUMBER_RUN.finditer(text):
+        for run in (_ASCII_NUMBER_RUN if text.isascii() else _NUMBER_RUN).finditer(text):
+            if not _worth_retrying(run.group(), max_length=None):  # nor is any piece of it
+                continue
             pending = _unclaimed(text, run, spans)
             while pending:  # a find leaves only strictly shorter pieces to look at, so this ends
                 piece = pending.pop()
@@ -67,8 +75,10 @@ class PhoneFinder:
     def _phones(self, text: str) -> list[Hit]:
         """Every number valid in one of the regions possible for ``text``, each span once."""
         spans: dict[Hit, None] = {}
-        for region in self._possible.possible(text):
-            for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=_LENIENCY):
+        for region, fewest_digits in self._possible.possible_with_bounds(text):
+            # A candidate has at least as many characters as digits: shorter ones cannot be valid.
+            shortest = {"min_candidate_length": fewest_digits} if _SKIPS_SHORT_CANDIDATES else {}
+            for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=_LENIENCY, **shortest):
                 spans[(match.start, match.end)] = None
         return list(spans)
 
@@ -85,10 +95,10 @@ def _unclaimed(text: str, run: re.Match[str], spans: list[Hit]) -> list[re.Match
     return pieces
 
 
-def _worth_retrying(run: str) -> bool:
+def _worth_retrying(run: str, max_length: int | None = _MAX_RUN) -> bool:
     """Short runs of several groups: a single group was judged as it stands (``ID4155550132``)."""
     return (
-        len(run) <= _MAX_RUN
+        (max_length is None or len(run) <= max_length)
         and _BLANKS.search(run) is not None
         and len(_DIGIT.findall(run)) >= _MIN_RUN_DIGITS
     )

@@ -11,14 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from functools import cache
 
-from storage.redaction._analyzer import Compiled, compile_rules, run_rules
+from storage.redaction._analyzer import RuleSet, compile_rules, run_rules
 from storage.redaction._detectors import Options
 from storage.redaction._rules import SECRET_RULES
 from storage.redaction._spans import Redacted, Span, apply
 
 
 @cache
-def _compiled() -> tuple[Compiled, ...]:
+def _compiled() -> RuleSet:
     """Built on first use (a few ms of regex compiling), not at import."""
     return compile_rules(SECRET_RULES, Options(phone_regions=()))
 
