@@ -21,8 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from storage.redaction import RULES, SECRET_RULES, Redacted, Redactor, scrub_secrets
+from storage.redaction._checks import LUHN
 from storage.redaction._detectors import TOKEN_RE, secret_key_name
 from storage.redaction._docs import families_markdown
 
@@ -491,3 +494,14 @@ def test_the_docs_generator_rewrites_only_its_section(tmp_path: Path) -> None:
     assert doc.read_text(encoding="utf-8") == (
         f"intro\n<!-- families: start -->\n{families_markdown()}<!-- families: end -->\noutro\n"
     )
+
+
+# --- the checks ---------------------------------------------------------------------------------
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text("0123456789", min_size=1, max_size=25))
+def test_our_luhn_agrees_with_python_stdnum(digits: str) -> None:
+    from stdnum import luhn
+
+    assert LUHN(digits) == luhn.is_valid(digits)

@@ -64,10 +64,16 @@ class Own:
 
 
 def _luhn(digits: str) -> bool:
-    return stdnum_is_valid("luhn")(digits)
+    """The Luhn checksum of a string of ASCII digits. Ours rather than python-stdnum's ``luhn``
+    (the test suite holds them equal) so that the self-test's card needs no stdnum at start-up."""
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        digit = ord(char) - 48
+        total += digit if position % 2 == 0 else (2 * digit - 9 if digit > 4 else 2 * digit)
+    return total % 10 == 0
 
 
-LUHN = Own(_luhn, "Luhn (python-stdnum `luhn`)")
+LUHN = Own(_luhn, "Luhn")
 
 
 # HMRC: the first two letters are never D, F, I, Q, U, V; the second never O; these pairs are

@@ -1,9 +1,10 @@
 """How a rule finds its values: the detector kinds the rules table (``_rules``) is written in.
 
 A detector is data (a regular expression, a key pattern, a validator) until ``build`` turns it
-into a finder: a function from a text to the ``(start, end)`` spans to replace. Building compiles
-the expressions once; the detectors that need a library or a data file (``_personal``,
-``_phones``) load it only then, so importing this package stays cheap for the logging filter.
+into a finder: a function from a text to the ``(start, end)`` spans to replace. A pattern is
+compiled once, when its rule first meets a text that passes its gates (most rules never do, and
+compiling all of them would cost a start-up ~15 ms); the detectors that need a library or a data
+file (``_personal``, ``_phones``) load it when built, so importing this package stays cheap.
 
 - ``Pattern``: whole matches of a regular expression (or its ``v`` group), optionally confirmed
   by a validator (a checksum, a python-stdnum ``is_valid``).
@@ -78,12 +79,15 @@ class Pattern:
     alone: bool = False
 
     def build(self, options: Options) -> Finder:
-        compiled = re.compile(self.regex, self.flags)
-        group = "v" if "v" in compiled.groupindex else 0
-        glued, check, alone = self.glued, self.check, self.alone
+        regex, flags, glued, check, alone = self.regex, self.flags, self.glued, self.check, self.alone
+        compiled: list[re.Pattern[str]] = []  # on first use: most rules never see a text they could match
 
         def find(text: str) -> Iterator[Hit]:
-            for match in compiled.finditer(text):
+            if not compiled:
+                compiled.append(re.compile(regex, flags))
+            pattern = compiled[0]
+            group = "v" if "v" in pattern.groupindex else 0
+            for match in pattern.finditer(text):
                 start, end = match.span(group)
                 if glued is not None and _glued(text, match.start(), glued):
                     continue
@@ -126,7 +130,7 @@ class Assignment:
     def build(self, options: Options) -> Finder:
         key = self.key
         accepts = key if callable(key) else re.compile(key, re.IGNORECASE).fullmatch
-        shape = re.compile(self.value) if self.value else None
+        shape = re.compile(self.value) if self.value else None  # three rules: compiled when built
         check = self.check
 
         def find(text: str) -> Iterator[Hit]:
