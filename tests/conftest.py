@@ -91,7 +91,7 @@ def store(db_url: str) -> Iterator[AuditStore]:
 
 @pytest.fixture(scope="session")
 def redactor() -> object:
-    """One presidio-backed redactor for the whole session (building one takes about two seconds)."""
+    """One redactor for the whole session, as each process builds one."""
     from storage.redaction import Redactor
 
     return Redactor()

@@ -19,6 +19,7 @@ turn a green run red.
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import tempfile
@@ -53,9 +54,18 @@ class ScanState:
 _state: ScanState | None = None
 
 
+def spellings(value: str) -> list[str]:
+    """``value`` as text holds it, and as JSON with ``ensure_ascii`` writes it (our JSON logs do:
+    ``síle`` is ``s\\u00edle`` there)."""
+    escaped = json.dumps(value)[1:-1]
+    return [value] if escaped == value else [value, escaped]
+
+
 def find_planted(data: bytes, planted: Mapping[str, str] = EVERY_PLANTED_VALUE) -> list[str]:
     """The families whose planted value occurs in ``data`` (UTF-8 bytes, as files and logs hold them)."""
-    return [family for family, value in planted.items() if value.encode() in data]
+    return [
+        family for family, value in planted.items() if any(form.encode() in data for form in spellings(value))
+    ]
 
 
 def scan_files(paths: Iterable[Path]) -> Iterator[Leak]:
@@ -77,7 +87,7 @@ def planted_in_schema(conn: Connection, schema: str) -> list[tuple[str, str]]:
     tables = conn.execute(
         text("SELECT table_name FROM information_schema.tables WHERE table_schema = :s"), {"s": schema}
     ).scalars()
-    families = {value: family for family, value in EVERY_PLANTED_VALUE.items()}
+    families = {form: family for family, value in EVERY_PLANTED_VALUE.items() for form in spellings(value)}
     found: list[tuple[str, str]] = []
     for table in list(tables):
         needles = conn.execute(
@@ -87,7 +97,7 @@ def planted_in_schema(conn: Connection, schema: str) -> list[tuple[str, str]]:
             ),
             {"needles": list(families)},
         ).scalars()
-        found.extend((table, families[n]) for n in needles)
+        found.extend(dict.fromkeys((table, families[n]) for n in needles))
     return found
 
 

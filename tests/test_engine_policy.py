@@ -15,7 +15,7 @@ from lanes.values import RunRequest
 from storage.search import AuditQuery
 from tests.engine_rig import FAST, LOCAL, STRONG, ask, build_engine, kinds, rig_config
 from tests.fakes.model_servers import Echo, Json, ModelServer, Ok
-from tests.planted import PLANTED, PRIVATE_KEY_BODY, planted_request
+from tests.planted import PERSONAL_FAMILIES, PLANTED, PRIVATE_KEY_BODY, planted_request
 
 CONTRACT = (
     "This Services Agreement is made between Acme GmbH and Globex Ltd. "
@@ -274,12 +274,13 @@ def test_planted_secrets_and_personal_data_never_reach_the_database_or_logs(
     result = ask(engine, "support", planted_request())
 
     assert result.status == "drafted"
-    for family in ("openai", "anthropic", "slack", "aws", "github", "jwt", "password"):
+    for family in PLANTED.keys() - PERSONAL_FAMILIES:
         assert PLANTED[family] not in (result.draft or ""), f"{family} shown in the draft"
     raw = dump_database(store)
     logged = "\n".join(record.getMessage() + repr(record.__dict__) for record in caplog.records)
     for family, value in PLANTED.items():
-        assert value not in raw, f"{family} stored in the database"
+        stored = (value, value.encode().decode("latin-1"))  # the SQLite file is read as latin-1
+        assert not any(form in raw for form in stored), f"{family} stored in the database"
         assert value not in logged, f"{family} logged"
     assert PRIVATE_KEY_BODY not in raw and PRIVATE_KEY_BODY not in logged
     assert "[EMAIL]" in raw and "[CARD]" in raw

@@ -5,6 +5,7 @@ this test drops itself, so the scan of the real run stays clean."""
 
 from __future__ import annotations
 
+import json
 import tempfile
 import uuid
 from pathlib import Path
@@ -21,6 +22,13 @@ def test_planted_values_are_found_in_raw_bytes_and_clean_text_passes() -> None:
     data = f'{{"msg": "token {PLANTED["slack"]}", "key": "{PRIVATE_KEY_BODY}"}}'.encode()
     assert find_planted(data) == ["slack", "private_key"]
     assert find_planted(b'{"msg": "token [SECRET:slack]", "mail": "[EMAIL]"}') == []
+
+
+def test_every_family_is_found_and_non_ascii_values_also_as_json_escapes() -> None:
+    for family, value in PLANTED.items():
+        assert family in find_planted(f"x {value} y".encode()), family
+    escaped = json.dumps({"msg": f"from {PLANTED['email_unicode']}"}).encode()  # ensure_ascii, as our logs
+    assert find_planted(escaped) == ["email_unicode", "email_unicode (local part)"]
 
 
 def test_only_database_and_log_files_are_scanned_and_leaks_name_their_file() -> None:

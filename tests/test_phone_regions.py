@@ -15,7 +15,7 @@ from phonenumbers import PhoneNumber, PhoneNumberFormat, PhoneNumberType
 from storage.redaction import DEFAULT_PHONE_REGIONS, Redactor
 from storage.redaction._phone_regions import PhoneRegions
 
-VALID = 1  # presidio's default leniency, the one the redactor uses
+VALID = 1  # python-phonenumbers' Leniency.VALID, the one the redactor uses
 
 
 @cache

@@ -19,13 +19,13 @@ from bot.playground.slackstub import Payload, SlackStubServer, demo_workspace
 from bot.slack import ids
 from lanes.audit.records import RunRecord
 from tests.fakes import Echo, ModelServer, Ok, Status
-from tests.planted import PLANTED, PRIVATE_KEY_BODY, planted_request
+from tests.planted import PERSONAL_FAMILIES, PLANTED, PRIVATE_KEY_BODY, planted_request
 from tests.procs.harness import SIGNING_SECRET, bot_processes, wait_until
 from tests.slack_harness import Bot, lanes_config, running_bot, slack_and_models
 
 DRAFT = "Thanks for your message; a colleague will follow up today."
 NO_CHECKS = {"checks": {}}
-SECRETS = {k: v for k, v in PLANTED.items() if k not in ("email", "phone", "card", "iban")}
+SECRETS = {k: v for k, v in PLANTED.items() if k not in PERSONAL_FAMILIES}
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """A logging filter that keeps credentials out of every log line.
 
 Installed on the root handlers (``bot.runtime.logs.configure_logging``), it sees every record any library
-emits. It uses the secret rules only — regular expressions, no presidio — so it costs microseconds
+emits. It uses the secret rules only — regular expressions, no libraries — so it costs microseconds
 per record. Personal data is not its job: code must not log request text in the first place.
 
 The message is formatted here (``msg % args``) and the result scrubbed, because a secret can hide

@@ -1,9 +1,9 @@
 """Which phone regions could match anything in a text: the phone pass skips the others.
 
-presidio's phone recognizer runs python-phonenumbers' matcher once per region (seven by default),
-and each run scans the whole text and parses every digit group it finds: most of the redactor's
+The phone detector runs python-phonenumbers' matcher once per region (seven by default), and
+each run scans the whole text and parses every digit group it finds: most of the redactor's
 time on ordinary support mail, where the only digits are an order number and a date. A number is
-only *valid* in a region (presidio's default leniency) if its national significant number has one
+only *valid* in a region (the leniency the redactor uses) if its national significant number has one
 of the lengths the region's metadata allows, and every digit of that number is written in the
 text. So a region whose shortest valid number has more digits than any run of digits in the text
 can match nothing there, and is skipped. The bound per region is the smallest of:
@@ -14,6 +14,11 @@ can match nothing there, and is skipped. The bound per region is the smallest of
 - **international form with the region's exit code** (``00 49 …``, ``011 44 …``): the shortest
   exit code it dials plus the shortest country code + national number anywhere;
 - **with a ``+``** anywhere in the text: the shortest country code + national number anywhere.
+
+"Anywhere" is taken as one digit of country code plus ``MIN_NATIONAL_DIGITS``, the fewest digits
+any region's national number has (``tests/test_redaction.py`` checks it against every region's
+metadata). That is a lower bound of the exact figure (6), so it skips a little less, and it needs
+no metadata: computing the exact figure loads all ~245 regions' metadata, ~50 ms at every start.
 
 A "run" is maximal digits joined by at most four non-digit characters: python-phonenumbers joins
 digit blocks by at most four punctuation characters, so each of its candidates lies within one run
@@ -34,9 +39,14 @@ from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 
 _RUN = re.compile(r"\d(?:\D{0,4}\d)*")
 _DIGIT = re.compile(r"\d")
+# The same for ASCII text, where ``[0-9]`` finds the same digits without a Unicode lookup per character.
+_ASCII_RUN = re.compile(r"[0-9](?:[^0-9]{0,4}[0-9])*")
 _PLUS = ("+", "\uff0b")  # phonenumbers' PLUS_CHARS
 _RULE_LITERAL_DIGIT = re.compile(r"(?<![\\$])\d")  # a digit a transform rule writes, not a group reference
 _MAX_EXIT_CODE_PROBE = 3
+#: The shortest national number any region's metadata allows (AT, DE, LU...): fewer digits, no phone.
+MIN_NATIONAL_DIGITS = 4
+_SHORTEST_COUNTRY_CODE = 1
 
 
 @dataclass(frozen=True)
@@ -50,11 +60,7 @@ class PhoneRegions:
     @classmethod
     def build(cls, regions: Sequence[str], *, local_lengths: bool = False) -> PhoneRegions:
         """``local_lengths``: count local-only lengths too (for a leniency below VALID)."""
-        shortest_anywhere = min(
-            len(str(code)) + length
-            for code in COUNTRY_CODE_TO_REGION_CODE
-            if (length := _shortest_national(code, local_lengths)) is not None
-        )
+        shortest_anywhere = _shortest_anywhere(local_lengths)
         without, with_plus = [], []
         for region in regions:
             metadata = PhoneMetadata.metadata_for_region(region)
@@ -66,9 +72,30 @@ class PhoneRegions:
 
     def possible(self, text: str) -> tuple[str, ...]:
         """The regions in which some number in ``text`` could be valid, in the configured order."""
-        digits = max((len(_DIGIT.findall(run)) for run in _RUN.findall(text)), default=0)
+        return tuple(region for region, _ in self.possible_with_bounds(text))
+
+    def possible_with_bounds(self, text: str) -> list[tuple[str, int]]:
+        """``possible``, each region with the fewest digits a valid number there has in ``text``."""
+        digits = max(map(_digits, (_ASCII_RUN if text.isascii() else _RUN).findall(text)), default=0)
         bounds = self.with_plus if any(plus in text for plus in _PLUS) else self.without_plus
-        return tuple(region for region, bound in zip(self.regions, bounds, strict=True) if digits >= bound)
+        return [
+            (region, bound) for region, bound in zip(self.regions, bounds, strict=True) if digits >= bound
+        ]
+
+
+def _digits(run: str) -> int:
+    return sum(map(run.count, "0123456789")) if run.isascii() else len(_DIGIT.findall(run))
+
+
+def _shortest_anywhere(local_lengths: bool) -> int:
+    """Fewest digits of country code + national number (a lower bound, see the module docstring)."""
+    if not local_lengths:
+        return _SHORTEST_COUNTRY_CODE + MIN_NATIONAL_DIGITS
+    return min(  # local-only lengths have no such bound: the exact figure, from all the metadata
+        len(str(code)) + length
+        for code in COUNTRY_CODE_TO_REGION_CODE
+        if (length := _shortest_national(code, local_lengths)) is not None
+    )
 
 
 def _shortest_national(code: int, local_lengths: bool) -> int | None:

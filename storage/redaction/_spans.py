@@ -1,6 +1,6 @@
 """Turning detections into redacted text.
 
-Detectors (our secret rules, presidio's recognizers) report character spans that may overlap:
+Detectors (the rules of the table, an injected analyzer) report character spans that may overlap:
 an email inside a ``password=`` value, an OpenAI key that the generic ``token:`` rule also sees,
 a card number whose first group also looks like a bare value. Overlapping spans are merged into
 one span covering all of them, so no fragment of any detected value survives between two
