@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"lanebot {version()}")
     _global_options(parser, None)
     commands = parser.add_subparsers(
-        dest="command", required=True, metavar="COMMAND", parser_class=CommandParser
+        dest="command", required=True, metavar="COMMAND", parser_class=CommandParser, help="one of:"
     )
     for module in (admin, run, audit, digest):
         module.register(commands)

@@ -50,7 +50,7 @@ def register(commands: Any) -> None:
     audit.add_argument("--until", type=_when, help="runs before this time (same forms as --since)")
     audit.add_argument("--limit", type=int, default=50, help="at most this many runs (default: 50)")
     fmt = audit.add_mutually_exclusive_group()
-    fmt.add_argument("--json", action="store_true", help="print JSON (one object per run)")
+    fmt.add_argument("--json", action="store_true", help="print a JSON array, one object per run")
     fmt.add_argument("--csv", action="store_true", help="print CSV with a header line")
     audit.set_defaults(handler=cmd_audit)
 

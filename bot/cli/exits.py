@@ -8,7 +8,10 @@ command only. 70 is documented so a person knows what it means, but it always ma
 
 from __future__ import annotations
 
+import textwrap
 from enum import IntEnum
+
+HELP_WIDTH = 96
 
 
 class Exit(IntEnum):
@@ -31,7 +34,7 @@ MEANINGS: dict[Exit, str] = {
     ),
     Exit.USAGE: "the command line is wrong: an unknown command, option or choice, an unreadable time or week",
     Exit.NEEDS_HUMAN: "ask: the run needs a person (status needs_human); decide it like a draft",
-    Exit.NEEDS_CONFIRMATION: "ask: the run stopped before its budget (needs_confirmation)",
+    Exit.NEEDS_CONFIRMATION: "ask: the run would pass its budget and waits for an owner (needs_confirmation)",
     Exit.STORE: "the audit database cannot be used: unreachable, no tables, read-only, disk full",
     Exit.INTERNAL: "a bug in lanebot: run again with -v for the traceback and report it",
     Exit.INTERRUPTED: "interrupted (Ctrl-C)",
@@ -50,7 +53,10 @@ BY_STATUS: dict[str, Exit] = {
 def exit_status_help() -> str:
     """The ``exit status:`` section of ``lanebot --help``, one code per line."""
     lines = ["exit status:"]
-    lines += [f"  {int(code):<4} {text}" for code, text in MEANINGS.items()]
+    for code, text in MEANINGS.items():
+        lines.append(
+            textwrap.fill(text, HELP_WIDTH, initial_indent=f"  {int(code):<4} ", subsequent_indent=" " * 7)
+        )
     return "\n".join(lines)
 
 

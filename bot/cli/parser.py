@@ -7,17 +7,31 @@ command's ``--help`` ends with examples that ``tests/test_documented_commands.py
 from __future__ import annotations
 
 import argparse
+import textwrap
 from collections.abc import Sequence
 from typing import Any
 
 from lanes.choices import UnknownChoiceError
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """Wraps prose to the terminal, keeps indented lines (examples, the exit codes) as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        lines = []
+        for line in text.splitlines():
+            if line.startswith(" ") or line.endswith(":") or not line.strip():
+                lines.append(indent + line)
+            else:
+                lines.append(textwrap.fill(line, width, initial_indent=indent, subsequent_indent=indent))
+        return "\n".join(lines)
+
+
 class SuggestingParser(argparse.ArgumentParser):
     """An ``ArgumentParser`` whose "invalid choice" names the closest choice (``lanebot audti``)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        kwargs.setdefault("formatter_class", HelpFormatter)
         super().__init__(*args, **kwargs)
 
     def _check_value(self, action: argparse.Action, value: Any) -> None:
@@ -58,4 +72,4 @@ def examples(*commands: str) -> str:
     return "examples:\n" + "\n".join(f"  {command}" for command in commands)
 
 
-__all__ = ["CommandParser", "SuggestingParser", "examples"]
+__all__ = ["CommandParser", "HelpFormatter", "SuggestingParser", "examples"]
