@@ -333,7 +333,7 @@ def test_ask_a_run_stopped_for_its_budget_offers_no_decision(
     assert "Decide with" not in result.out
     assert (
         result.out.splitlines()[-1]
-        == "No model was called. An owner can run it anyway with the button in Slack."
+        == "No model was called. Ask in Slack, where an owner can run it anyway, or raise the budget."
     )
 
 

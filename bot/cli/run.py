@@ -151,7 +151,9 @@ def render_result(result: RunResult) -> str:
     if result.status in AWAITING_REVIEW:
         lines.append(f"\nDecide with: lanebot decide {result.run_id} approve|edit|reject --as <user id>")
     elif result.status == "needs_confirmation":
-        lines.append("\nNo model was called. An owner can run it anyway with the button in Slack.")
+        lines.append(
+            "\nNo model was called. Ask in Slack, where an owner can run it anyway, or raise the budget."
+        )
     return "\n".join(lines)
 
 
