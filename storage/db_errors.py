@@ -7,7 +7,9 @@ people actually meet (server down, wrong host, unknown role or database, missing
 read-only file or transaction, a full disk, a locked or damaged SQLite file, a schema newer than
 this lanebot) and returns one paragraph: what failed, where (the URL with its password masked,
 ``storage.db.display_url``) and the likely fix. Anything else about a database still gets the
-driver's first line and the generic fix. The driver's text passes the secret scrubber first.
+driver's first line and the generic fix. The driver's text passes the secret scrubber first. A
+write the database refused on its merits (a unique key, a NOT NULL) says nothing about the
+database and is left to the caller.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, DataError, DBAPIError, IntegrityError, NoSuchModuleError
 
 from storage.db import display_url, unusable_url
 
@@ -29,85 +31,83 @@ _DETAIL_CHARS = 200
 
 @dataclass(frozen=True)
 class _Rule:
-    needles: tuple[str, ...]
+    pattern: re.Pattern[str]
+    """Searched in the driver's first line, ignoring case."""
     problem: str
     fix: str
 
 
-_DISK_FULL = _Rule(
-    ("database or disk is full", "no space left on device", "disk full", "could not extend file"),
+def _rule(pattern: str, problem: str, fix: str) -> _Rule:
+    return _Rule(re.compile(pattern, re.IGNORECASE), problem, fix)
+
+
+_DISK_FULL = _rule(
+    r"database or disk is full|no space left on device|disk full|could not extend file",
     "is out of disk space",
     "free space on the disk that holds it (or raise the quota), then run the command again",
 )
-_READ_ONLY = _Rule(
-    ("readonly database", "read-only transaction", "read only transaction", "read-only file system"),
+_READ_ONLY = _rule(
+    r"readonly database|read-only transaction|read only transaction|read-only file system",
     "is read-only",
     "lanebot writes every run and decision to it: make the file and its folder writable, or "
     "use a database user that may write",
 )
-
-# Matched against the driver's message, lower-cased, in this order (first match wins).
-_RULES: tuple[_Rule, ...] = (
+_CANNOT_OPEN = _rule(
+    r"unable to open database file",
+    "cannot be opened",
+    "check that the folder of the SQLite file exists and is writable, or fix the path in DATABASE_URL",
+)
+_RULES: tuple[_Rule, ...] = (  # in this order: the first match wins
     _DISK_FULL,
-    _Rule(
-        ("disk i/o error",),
+    _rule(
+        r"disk i/o error",
         "could not be written to disk",
         "check that the disk is not full or failing and that the file is writable",
     ),
     _READ_ONLY,
-    _Rule(
-        ("permission denied",),
+    _rule(
+        r"permission denied",
         "refused access to its tables",
         "grant the database user in DATABASE_URL the rights to read and write lanebot's tables",
     ),
-    _Rule(("no such table", "relation"), "has no lanebot tables", UPGRADE),
-    _Rule(
-        ("file is not a database", "malformed"),
+    _rule(r'no such table|relation ".+" does not exist', "has no lanebot tables", UPGRADE),
+    _rule(
+        r'no such column|has no column named|column ".+" (of relation ".+" )?does not exist',
+        "has tables from an older lanebot",
+        UPGRADE,
+    ),
+    _rule(
+        r"file is not a database|database disk image is malformed",
         "is not a lanebot SQLite database (or is damaged)",
         "point DATABASE_URL (or --database-url) at another file, or restore it from a backup",
     ),
-    _Rule(
-        ("database is locked",),
+    _rule(
+        r"database is locked",
         "stayed locked by another process",
         "stop the other process writing to it, or use PostgreSQL when several processes share the store",
     ),
-    _Rule(
-        ("password authentication failed", "no pg_hba.conf entry", "role", "authentication"),
+    _rule(
+        r'authentication failed|no pg_hba\.conf entry|role ".+" does not exist',
         "refused the login",
         "check the user name and password in DATABASE_URL (or --database-url)",
     ),
-    _Rule(
-        ("does not exist",),
+    _rule(
+        r'database ".+" does not exist',
         "does not exist on that server",
         "create it (e.g. `createdb NAME`) or fix the database name in DATABASE_URL",
     ),
-    _Rule(
-        ("unable to open database file",),
-        "cannot be opened",
-        "check that the folder of the SQLite file exists and is writable, or fix the path in DATABASE_URL",
-    ),
-    _Rule(
-        (
-            "connection refused",
-            "could not connect",
-            "failed to resolve host",
-            "could not translate host name",
-            "name or service not known",
-            "timeout expired",
-            "connection timed out",
-            "no route to host",
-            "server closed the connection",
-            "the database system is starting up",
-            "the database system is shutting down",
-            "connection failed",
-        ),
+    _CANNOT_OPEN,
+    _rule(
+        r"connection refused|could not connect|failed to resolve host|could not translate host name"
+        r"|name or service not known|timeout expired|timed out|no route to host"
+        r"|server closed the connection|the database system is (starting up|shutting down)",
         "does not answer",
         "check that the database server is running and that DATABASE_URL (or --database-url) names "
         "the right host and port",
     ),
 )
-_GENERIC = _Rule(
-    (), "failed", "check DATABASE_URL (or --database-url) and that the database is up and writable"
+_GENERIC = _rule(
+    r"$^", "failed", "check DATABASE_URL (or --database-url) and that the database is up and writable"
 )
 _NEWER_SCHEMA = re.compile(r"can't locate revision identified by '([^']+)'", re.IGNORECASE)
 _OS_RULES = {
@@ -129,9 +129,9 @@ def describe_database_error(exc: BaseException, url: str) -> str | None:
                 f"{where} was migrated by a newer lanebot (schema revision {newer.group(1)}); upgrade "
                 "lanebot, or point DATABASE_URL at another database"
             )
-        if isinstance(link, DBAPIError):
+        if isinstance(link, DBAPIError) and not isinstance(link, IntegrityError | DataError):
             detail = _driver_message(link)
-            rule = _match(detail.lower())
+            rule = _match(detail)
             return f"{where} {rule.problem}{_context(rule, url)} ({detail}); {rule.fix}"
         if isinstance(link, OSError) and link.errno in _OS_RULES:
             rule = _OS_RULES[link.errno]
@@ -162,12 +162,12 @@ def _driver_message(error: DBAPIError) -> str:
 
 
 def _match(message: str) -> _Rule:
-    return next((rule for rule in _RULES if any(needle in message for needle in rule.needles)), _GENERIC)
+    return next((rule for rule in _RULES if rule.pattern.search(message)), _GENERIC)
 
 
 def _context(rule: _Rule, url: str) -> str:
     """For a SQLite file that cannot be opened: say whether its folder is the problem."""
-    if rule.problem != "cannot be opened":
+    if rule is not _CANNOT_OPEN:
         return ""
     try:
         database = make_url(url).database or ""

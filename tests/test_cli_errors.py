@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, create_engine, event, text
 
 from bot.cli import main
 from bot.cli.boundary import explain
@@ -214,3 +214,23 @@ def test_a_file_the_cli_cannot_read_names_the_file(
 
     assert result.code == Exit.FAILED
     assert one_paragraph(result.err) == f"lanebot: {missing}: No such file or directory; check the path\n"
+
+
+def test_postgresql_missing_tables_and_read_only_transactions(
+    capsys: pytest.CaptureFixture[str], pg_url: str
+) -> None:
+    assert run(capsys, pg_url, "db", "upgrade").code == 0
+    read_only = pg_url + "%20-cdefault_transaction_read_only%3Don"
+
+    refused = run(capsys, read_only, "ask", "support", "Hello", "--offline")
+    engine = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE decisions, attempts, runs"))
+    engine.dispose()
+    missing = run(capsys, pg_url, "audit")
+
+    assert refused.code == Exit.STORE and refused.out == ""
+    assert "is read-only (cannot execute INSERT in a read-only transaction)" in one_paragraph(refused.err)
+    assert missing.code == Exit.STORE
+    assert 'has no lanebot tables (relation "runs" does not exist' in one_paragraph(missing.err)
+    assert "run `lanebot db upgrade`" in missing.err
