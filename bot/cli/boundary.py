@@ -3,8 +3,9 @@
 A person at a terminal needs what failed, where, and what to do; a traceback is for whoever
 fixes lanebot, so it is printed only with ``-v``. The order of the checks matters: a database
 failure often arrives wrapped (``AuditWriteError`` from ``OperationalError``), and its bottom link
-says more than the wrapper, so the database is asked first (``storage.db_errors``). Every text
-that leaves passes the secret scrubber, and the database password is masked wherever it appears.
+says more than the wrapper, so the database is asked first (``storage.db_errors``). The database
+password is masked wherever it appears; text lanebot did not write itself (an unexpected
+exception's message, a traceback) also passes the secret scrubber.
 """
 
 from __future__ import annotations
