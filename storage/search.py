@@ -22,7 +22,7 @@ import csv
 import io
 from collections.abc import Iterable
 from dataclasses import astuple, dataclass, fields
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, and_, case, exists, or_, select
@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, aliased
 
 from lanes.audit import InvalidRequestError
 from storage import models
+from storage.audit_filters import check_status
 
 MAX_LIMIT = 10_000
 REVIEW_KINDS: tuple[str, ...] = ("approve", "edit", "reject", "approval")
@@ -44,6 +45,8 @@ class AuditQuery:
     """What to look for; every filter is optional and they combine with AND.
 
     ``since`` is inclusive and ``until`` exclusive, so consecutive windows never count a run twice.
+    An unknown ``status`` is refused (with a "did you mean"), never searched for: a typo must not
+    read as "no runs match". The grammar people type is in ``storage.audit_filters``.
     """
 
     lane: str | None = None
@@ -65,6 +68,13 @@ class AuditQuery:
                 raise InvalidRequestError(
                     f"`{name}` has no time zone; give an aware time such as 2026-11-01T09:00Z"
                 )
+        if self.status is not None:
+            check_status(self.status)
+        if self.since is not None and self.until is not None and self.since > self.until:
+            raise InvalidRequestError(
+                f"since ({self.since.astimezone(UTC):%Y-%m-%d %H:%M} UTC) is after until "
+                f"({self.until.astimezone(UTC):%Y-%m-%d %H:%M} UTC), so nothing can match; swap them"
+            )
         if not 1 <= self.limit <= MAX_LIMIT:
             raise InvalidRequestError(f"limit must be between 1 and {MAX_LIMIT}; page with offset for more")
         if self.offset < 0:

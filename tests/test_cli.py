@@ -288,6 +288,74 @@ def test_ask_exit_code_says_a_human_must_look(online: Cli, server: ModelServer) 
     assert "Flagged: violence" in data["message"]
 
 
+def test_ask_without_keys_prints_one_paragraph_saying_what_to_set(cli: Cli) -> None:
+    result = cli("ask", "support", "Hello there", "--as", "U0REQUEST")
+
+    assert result.code == 1 and result.out == ""
+    assert "Traceback" not in result.err and "{" not in result.err, "no raw JSON log line"
+    (line,) = result.err.splitlines()
+    assert line.startswith(
+        "lanebot: the support run failed: fast could not be used: OPENAI_API_KEY is not set"
+    )
+    assert "--offline" in line and "gpt-5-mini" in line
+    assert "Decide with" not in line, "a failed run cannot be decided"
+    (row,) = cli.audit()
+    assert row["status"] == "failed" and f"lanebot audit show {row['id']}" in line
+
+
+def test_lanebot_offline_in_the_environment_is_the_same_as_offline(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LANEBOT_OFFLINE", "1")
+
+    data = cli("ask", "support", "Where is my parcel?", "--json").json()
+
+    assert (data["status"], data["provider"]) == ("drafted", "offline")
+
+
+def test_ask_a_run_stopped_for_its_budget_offers_no_decision(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", TEST_OPENAI_KEY)
+    text = (ROOT / "lanes.toml").read_text(encoding="utf-8")
+    text = text.replace("max_cost_per_run_usd = 0.05", "max_cost_per_run_usd = 0.0000001", 1)
+    text = text.replace(
+        "price = { input_per_mtok = 0.0, output_per_mtok = 0.0 }",
+        "price = { input_per_mtok = 90.0, output_per_mtok = 90.0 }",
+    )
+    config = tmp_path / "lanes.toml"
+    config.write_text(text, encoding="utf-8")
+
+    result = Cli(cli._capsys, cli.database, config)("ask", "support", "Where is my parcel?")
+
+    assert result.code == 4, result.err
+    assert "status   needs_confirmation" in result.out
+    assert "Decide with" not in result.out
+    assert (
+        result.out.splitlines()[-1]
+        == "No model was called. Ask in Slack, where an owner can run it anyway, or raise the budget."
+    )
+
+
+@pytest.mark.parametrize(
+    ("lane", "message"),
+    [
+        (
+            "suport",
+            "lanebot: unknown lane 'suport'; did you mean 'support'? lanes: code, contract, support\n",
+        ),
+        (
+            "Contract",
+            "lanebot: unknown lane 'Contract'; did you mean 'contract'? lanes: code, contract, support\n",
+        ),
+    ],
+)
+def test_ask_guesses_a_mistyped_lane(cli: Cli, lane: str, message: str) -> None:
+    result = cli("ask", lane, "hello", "--offline")
+
+    assert (result.code, result.out, result.err) == (1, "", message)
+
+
 # --- audit ----------------------------------------------------------------------------------------
 def test_audit_lists_runs_as_a_table_json_and_csv(cli: Cli) -> None:
     first = cli.ask("support", "Where is my parcel?")
@@ -330,7 +398,7 @@ def test_audit_filters_by_lane_status_requester_time_and_text(cli: Cli) -> None:
     assert ids("--text", "parcel") == [parcel["run_id"]]
     assert ids("--text", "dana@example.com") == [], "stored text is redacted, so the address is not there"
     assert ids("--text", "[EMAIL]") == [parcel["run_id"]]
-    assert cli("audit", "--lane", "nope").out == "no runs match\n"
+    assert cli("audit", "--lane", "support", "--since", "1h", "--until", "30m").out == "no runs match\n"
 
 
 def test_audit_refuses_a_date_it_cannot_read(cli: Cli) -> None:

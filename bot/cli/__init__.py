@@ -1,8 +1,10 @@
 """``lanebot``: validate lanes, run them from a terminal, search the audit trail, serve the bot.
 
 Every subcommand goes through the same engine, store and decision code as the Slack app, so
-what works here works there. Errors are printed as one plain message with the fix and a
-non-zero exit code; tracebacks are for bugs only.
+what works here works there. ``main`` is the one error boundary (``bot.cli.boundary``): a
+failure prints one paragraph with the fix and exits with a documented code (``bot.cli.exits``);
+``-v`` adds the traceback and the log lines. At default verbosity the JSON log lines, which are
+meant for a running service, stay out of the terminal, except under ``serve`` and ``socket``.
 """
 
 from __future__ import annotations
@@ -12,34 +14,25 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 
-from bot.cli import admin, ask_decide, audit, setup_commands
-from lanes.errors import LanebotError
+from bot.cli import admin, ask_decide, audit, digest, setup_commands
+from bot.cli.boundary import report
+from bot.cli.exits import Exit, exit_status_help
+from bot.cli.parser import CommandParser, SuggestingParser
+from bot.runtime.core import database_url
 
-EXIT_USAGE = 2
+DESCRIPTION = "lanebot: validate lanes, run them from a terminal, search the audit trail, serve the bot."
+EPILOG = "Run lanebot COMMAND --help for a command's options and examples."
+EXIT_USAGE = int(Exit.USAGE)
 
 
-class _Parser(argparse.ArgumentParser):
-    """A subcommand parser that takes positionals after options, in the order people type them.
-
-    Plain argparse fills positionals from the first run of words only, so in
-    ``lanebot ask support --offline "text"`` the optional ``text`` is settled (empty) before
-    ``"text"`` arrives, which is then rejected as unrecognized. Intermixed parsing reads the
-    options first and the positionals after.
-    """
-
-    _intermixing = False
-
-    def parse_known_args(  # type: ignore[override]
-        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
-    ) -> tuple[argparse.Namespace, list[str]]:
-        if self._intermixing:  # parse_known_intermixed_args calls back into this method
-            return super().parse_known_args(args, namespace)
-        self._intermixing = True
-        try:
-            return self.parse_known_intermixed_args(args, namespace)
-        finally:
-            self._intermixing = False
+def version() -> str:
+    """The installed distribution's version (``pyproject.toml``), or "unknown" from a bare checkout."""
+    try:
+        return metadata.version("lanebot")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed; run scripts/setup)"
 
 
 def _global_options(parser: argparse.ArgumentParser, default: object) -> None:
@@ -58,40 +51,62 @@ def _global_options(parser: argparse.ArgumentParser, default: object) -> None:
         "--verbose",
         action="store_true",
         default=False if default is None else default,
-        help="log at INFO level (JSON lines on stderr)",
+        help="show log lines (JSON on stderr) and, on an error, its traceback",
     )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="lanebot", description=__doc__.splitlines()[0])
+    parser = SuggestingParser(
+        prog="lanebot", description=DESCRIPTION, epilog=f"{EPILOG}\n\n{exit_status_help()}"
+    )
+    parser.add_argument("--version", action="version", version=f"lanebot {version()}")
     _global_options(parser, None)
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
-    for module in (admin, ask_decide, audit, setup_commands):
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=CommandParser, help="one of:"
+    )
+    for module in (admin, ask_decide, audit, digest, setup_commands):
         module.register(commands)
     for subcommand in commands.choices.values():
         _global_options(subcommand, argparse.SUPPRESS)
     return parser
 
 
+def configure_cli_logging(verbose: bool, service: bool) -> None:
+    """JSON log lines on stderr for ``-v`` and for the services; nothing for a person at a terminal.
+
+    A ``NullHandler`` (rather than no handler) keeps Python's last-resort handler from printing
+    warnings as bare text: what a person should read is printed by the command itself.
+    """
+    from bot.runtime.logs import configure_logging
+
+    if verbose or service:
+        configure_logging(logging.INFO)
+        return
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "_lanebot", False):
+            root.removeHandler(handler)
+    quiet = logging.NullHandler()
+    quiet._lanebot = True  # type: ignore[attr-defined]
+    root.addHandler(quiet)
+    root.setLevel(logging.WARNING)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from bot.runtime.logs import configure_logging
-
-    configure_logging(logging.INFO if args.verbose else logging.WARNING)
+    configure_cli_logging(args.verbose, getattr(args, "service", False))
     try:
         return int(args.handler(args) or 0)
-    except LanebotError as exc:
-        for line in str(exc).splitlines():  # a ConfigError carries one line per problem
-            print(f"lanebot: {line}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
-        return 130
+        return int(Exit.INTERRUPTED)
     except BrokenPipeError:
         # The reader went away (`lanebot audit --csv | head`): stop quietly, and point stdout at
         # /dev/null so the interpreter's final flush does not print a second traceback.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 141
+        return int(Exit.BROKEN_PIPE)
+    except Exception as exc:
+        return report(exc, database_url(args.database_url, os.environ), verbose=args.verbose)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,4 +1,4 @@
-"""``lanebot check``, ``db``, ``manifest``, ``serve``, ``socket``, ``digest``, ``playground``."""
+"""``lanebot check``, ``db``, ``manifest``, ``serve``, ``socket``, ``playground``."""
 
 from __future__ import annotations
 
@@ -8,51 +8,81 @@ import os
 import sys
 from typing import Any
 
+from bot.cli.parser import examples
 from bot.runtime.core import config_path, database_url
 from lanes.config import LanesConfig, load_config
 from lanes.policy import explain_lane
 
 
 def register(commands: Any) -> None:
-    check = commands.add_parser("check", help="validate lanes.toml and explain each lane's policy")
+    check = commands.add_parser(
+        "check",
+        help="validate lanes.toml and explain each lane's policy",
+        description="Validate lanes.toml and print each lane's policy in plain language.",
+        epilog=examples("lanebot check", "lanebot check --config lanes.toml"),
+    )
     check.set_defaults(handler=cmd_check)
 
-    db = commands.add_parser("db", help="audit store schema")
-    db.add_argument("action", choices=["upgrade", "current"])
+    db = commands.add_parser(
+        "db",
+        help="audit store schema: apply migrations or show the revision",
+        description="Apply the audit store's migrations (also done on every start), or show its revision.",
+        epilog=examples("lanebot db upgrade", "lanebot db current"),
+    )
+    db.add_argument(
+        "action",
+        choices=["upgrade", "current"],
+        help="upgrade: apply every migration; current: print the schema revision",
+    )
     db.set_defaults(handler=cmd_db)
 
-    manifest = commands.add_parser("manifest", help="print a Slack app manifest generated from lanes.toml")
+    manifest = commands.add_parser(
+        "manifest",
+        help="print a Slack app manifest generated from lanes.toml",
+        description="Print a Slack app manifest (JSON) with one slash command per lane.",
+        epilog=examples(
+            "lanebot manifest", "lanebot manifest --request-url https://example.com/slack/events"
+        ),
+    )
     manifest.add_argument(
         "--request-url", help="public https URL of /slack/events (HTTP mode); omit for Socket Mode"
     )
-    manifest.add_argument("--name", default="lanebot")
+    manifest.add_argument("--name", default="lanebot", help="the app's and the bot's display name")
     manifest.set_defaults(handler=cmd_manifest)
 
-    serve = commands.add_parser("serve", help="run the Slack app over HTTP (/slack/events, /healthz)")
-    serve.add_argument("--port", type=int, default=None)
+    serve = commands.add_parser(
+        "serve",
+        help="run the Slack app over HTTP (/slack/events, /healthz)",
+        description="Run the Slack app over HTTP until Ctrl-C or SIGTERM; logs are JSON lines on stderr.",
+        epilog=examples("lanebot serve --port 3000", "lanebot serve --port 3000 --offline"),
+    )
+    serve.add_argument(
+        "--port", type=int, default=None, help="port to listen on (default: $LANEBOT_PORT or 3000)"
+    )
     serve.add_argument(
         "--offline", action="store_true", help="serve every tier with the offline sample model"
     )
-    serve.set_defaults(handler=cmd_serve)
+    serve.set_defaults(handler=cmd_serve, service=True)
 
-    socket = commands.add_parser("socket", help="run the Slack app in Socket Mode (needs SLACK_APP_TOKEN)")
-    socket.add_argument("--offline", action="store_true")
-    socket.set_defaults(handler=cmd_socket)
-
-    digest = commands.add_parser("digest", help="print or post the weekly digest")
-    digest.add_argument("--week", help="ISO week such as 2026-W47 (default: the last completed week)")
-    digest.add_argument("--dry-run", action="store_true", help="print only, even without --json")
-    digest.add_argument("--json", action="store_true", help="print the digest as JSON")
-    digest.add_argument(
-        "--post", action="store_true", help="post it to the digest channel (needs Slack settings)"
+    socket = commands.add_parser(
+        "socket",
+        help="run the Slack app in Socket Mode (needs SLACK_APP_TOKEN)",
+        description="Run the Slack app in Socket Mode until Ctrl-C or SIGTERM; no public URL needed.",
+        epilog=examples("lanebot socket", "lanebot socket --offline"),
     )
-    digest.set_defaults(handler=cmd_digest)
+    socket.add_argument(
+        "--offline", action="store_true", help="serve every tier with the offline sample model"
+    )
+    socket.set_defaults(handler=cmd_socket, service=True)
 
     playground = commands.add_parser(
-        "playground", help="try every lane and button in a browser, no Slack needed"
+        "playground",
+        help="try every lane and button in a browser, no Slack needed",
+        description="The bot against a local Slack stand-in, in your browser, until Ctrl-C.",
+        epilog=examples("lanebot playground", "lanebot playground --port 8766 --no-browser"),
     )
-    playground.add_argument("--port", type=int, default=8765)
-    playground.add_argument("--no-browser", action="store_true")
+    playground.add_argument("--port", type=int, default=8765, help="port of the page (default: 8765)")
+    playground.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
     playground.set_defaults(handler=cmd_playground)
 
 
@@ -120,12 +150,6 @@ def _settings(args: argparse.Namespace) -> Any:
     if getattr(args, "offline", False):
         overrides["lanebot_offline"] = True
     return load_settings(**overrides)
-
-
-def cmd_digest(args: argparse.Namespace) -> int:
-    from bot.digest.cli import run_digest_command
-
-    return run_digest_command(args, load(args), database_url(args.database_url, os.environ))
 
 
 def cmd_playground(args: argparse.Namespace) -> int:

@@ -5,35 +5,58 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
-from bot.runtime.core import Core, build_core
+from bot.cli.exits import BY_STATUS, Exit
+from bot.cli.parser import examples
+from bot.runtime.core import build_core, config_path
+from lanes.choices import check_choice
+from lanes.config import load_config
 from lanes.decisions import REJECT_REASONS
-from lanes.values import RunRequest, RunResult
+from lanes.values import AWAITING_REVIEW, RunRequest, RunResult
 
-EXIT_BY_STATUS = {"drafted": 0, "needs_human": 3, "needs_confirmation": 4, "failed": 1}
+OFFLINE_VALUES = ("1", "true", "yes", "on")
 
 
 def register(commands: Any) -> None:
     ask = commands.add_parser(
-        "ask", help="run a lane exactly as the bot does and print route, draft and run id"
+        "ask",
+        help="run a lane exactly as the bot does and print route, draft and run id",
+        description=(
+            "Run a lane exactly as the bot does: route, model calls, checks, audit record. Prints the "
+            "route and why, the draft, cost, latency and the run id."
+        ),
+        epilog=examples(
+            'lanebot ask support "Customer says they were charged twice" --offline',
+            'lanebot ask contract "This agreement renews on 2027-03-01." --offline --json',
+        ),
     )
-    ask.add_argument("lane")
+    ask.add_argument("lane", help="the lane to run, as named in lanes.toml (e.g. support)")
     ask.add_argument("text", nargs="?", help="the request (default: read standard input)")
     ask.add_argument("--as", dest="actor", help="requester id recorded in the audit (default: cli:$USER)")
     ask.add_argument(
-        "--offline", action="store_true", help="serve every tier with the built-in offline sample model"
+        "--offline",
+        action="store_true",
+        help="serve every tier with the built-in offline sample model (also: LANEBOT_OFFLINE=1)",
     )
     ask.add_argument("--json", action="store_true", help="print the result as JSON")
     ask.set_defaults(handler=cmd_ask)
 
     decide = commands.add_parser(
-        "decide", help="approve, edit or reject a draft (same rules as the Slack buttons)"
+        "decide",
+        help="approve, edit or reject a draft (same rules as the Slack buttons)",
+        description="Approve, edit or reject a draft, through the same rules as the Slack buttons.",
+        epilog=examples(
+            "lanebot decide RUN approve --as U0OWNER",
+            'lanebot decide RUN reject --as U0OWNER --reason "wrong tone"',
+            "lanebot decide RUN edit --as U0OWNER --text-file reply.txt",
+        ),
     )
-    decide.add_argument("run_id")
-    decide.add_argument("action", choices=["approve", "reject", "edit"])
+    decide.add_argument("run_id", metavar="RUN", help="the run id that ask or the audit printed")
+    decide.add_argument("action", choices=["approve", "reject", "edit"], help="what to decide")
     decide.add_argument("--as", dest="actor", required=True, help="Slack user id of the person deciding")
     decide.add_argument(
         "--reason", choices=REJECT_REASONS, help="why a draft is rejected (required for reject)"
@@ -43,20 +66,27 @@ def register(commands: Any) -> None:
     decide.set_defaults(handler=cmd_decide)
 
 
-def _core(args: argparse.Namespace, *, offline: bool = False) -> Core:
-    return build_core(config_file=args.config, database=args.database_url, offline=offline)
+def _offline(args: argparse.Namespace) -> bool:
+    return bool(args.offline) or os.environ.get("LANEBOT_OFFLINE", "").strip().lower() in OFFLINE_VALUES
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
+    config = load_config(config_path(args.config, os.environ))
+    check_choice("lane", args.lane, sorted(config.lanes))
     text = args.text if args.text is not None else sys.stdin.read()
-    core = _core(args, offline=args.offline)
+    core = build_core(config=config, database=args.database_url, offline=_offline(args))
     try:
         request = RunRequest(lane=args.lane, text=text, requester=args.actor or f"cli:{getpass.getuser()}")
         result = core.engine.run(request)
     finally:
         core.close()
-    print(json.dumps(result_json(result), indent=2) if args.json else render_result(result))
-    return EXIT_BY_STATUS.get(result.status, 1)
+    if args.json:
+        print(json.dumps(result_json(result), indent=2))
+    elif result.status == "failed":
+        print(f"lanebot: {failure_paragraph(result)}", file=sys.stderr)
+    else:
+        print(render_result(result))
+    return int(BY_STATUS.get(result.status, Exit.FAILED))
 
 
 def result_json(result: RunResult) -> dict[str, Any]:
@@ -118,13 +148,31 @@ def render_result(result: RunResult) -> str:
         lines += ["", "--- draft " + "-" * 60, result.draft, "-" * 70]
     for index, alternative in enumerate(result.alternatives[1:], start=2):
         lines += [f"--- alternative {index} " + "-" * 50, alternative]
-    lines.append(f"\nDecide with: lanebot decide {result.run_id} approve|edit|reject --as <user id>")
+    if result.status in AWAITING_REVIEW:
+        lines.append(f"\nDecide with: lanebot decide {result.run_id} approve|edit|reject --as <user id>")
+    elif result.status == "needs_confirmation":
+        lines.append(
+            "\nNo model was called. Ask in Slack, where an owner can run it anyway, or raise the budget."
+        )
     return "\n".join(lines)
+
+
+def failure_paragraph(result: RunResult) -> str:
+    """A failed run, as one paragraph: what failed, on which models, and where the record is."""
+    tried = [
+        f"{a.tier} ({a.provider} {a.model_requested}): {a.reason_code or a.outcome}" for a in result.attempts
+    ]
+    on = f" Tried {'; '.join(tried)}." if tried else ""
+    message = result.message.rstrip(".")
+    return (
+        f"the {result.lane} run failed: {message}.{on} "
+        f"It is recorded as run {result.run_id} (lanebot audit show {result.run_id})."
+    )
 
 
 def cmd_decide(args: argparse.Namespace) -> int:
     edited = args.text_file.read_text(encoding="utf-8") if args.text_file else None
-    core = _core(args)
+    core = build_core(config_file=args.config, database=args.database_url)
     try:
         result = core.decisions.decide(
             args.run_id, args.actor, args.action, reason=args.reason, note=args.note, edited_text=edited

@@ -1,4 +1,5 @@
-"""The audit log port: the protocol the domain writes through, the records it exchanges, its errors.
+"""The audit log port: the protocol the domain writes through, the records it exchanges, its errors,
+and what a store needs to check an audit query (the run statuses, the "did you mean" helper).
 
 ``storage`` implements this and imports nothing else from ``lanes``; see ``port.py`` for why.
 """
@@ -17,16 +18,20 @@ from lanes.audit.records import (
     RunRecord,
 )
 from lanes.audit.text import needs_repair, storable_text
+from lanes.choices import check_choice
 from lanes.errors import AuditStoreError, AuditWriteError, InvalidRequestError, RunNotFoundError
 from lanes.lifecycle import (
+    ALL_STATUSES,
     AWAITING_REVIEW,
     IN_FLIGHT,
     DecisionGuard,
+    RunStatus,
     Transition,
     transition,
 )
 
 __all__ = [
+    "ALL_STATUSES",
     "AWAITING_REVIEW",
     "IN_FLIGHT",
     "Attempt",
@@ -47,7 +52,9 @@ __all__ = [
     "RunNotFoundError",
     "RunOutcome",
     "RunRecord",
+    "RunStatus",
     "Transition",
+    "check_choice",
     "needs_repair",
     "storable_text",
     "transition",

@@ -1,9 +1,12 @@
 """``/lanebot audit <filters>``: the audit search, for lane owners, as an ephemeral answer.
 
 Filters are ``key:value`` words (quotes for spaces): ``lane``, ``status``, ``model``,
-``requester``, ``reviewer`` (``<@U...>`` mentions or ids), ``since``/``until`` (a date, an ISO time,
-or ``7d``/``12h`` ago), ``text`` and ``limit``. Owners see the runs of the lanes they own (user id
-or user-group membership, checked now); asking for another lane is refused.
+``requester``, ``reviewer`` (``<@U...>`` mentions or ids), ``since``/``until``, ``text`` and
+``limit``. Values are read by ``storage.audit_filters``, the grammar ``lanebot audit`` uses too
+(times: ``30m``/``12h``/``7d``/``2w`` ago, a date, an ISO time), so both accept and refuse the
+same things with the same words. An unknown lane, status or model is refused with the valid
+names and a "did you mean". Owners see the runs of the lanes they own (user id or user-group
+membership, checked now); asking for another lane is refused.
 """
 
 from __future__ import annotations
@@ -11,21 +14,22 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.slack import messages, views
 from bot.slack.flows.services import Services
 from bot.slack.slack_io import escape, mention
+from lanes.choices import model_names
 from lanes.errors import InvalidRequestError
 from lanes.permissions import may_search_audit
+from storage.audit_filters import check_lane, check_model, parse_time
 from storage.search import AuditQuery, RunSummary
 
 FILTER_KEYS = ("lane", "status", "model", "requester", "reviewer", "since", "until", "text", "limit")
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 _MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
-_RELATIVE = re.compile(r"^(\d+)([dh])$")
 
 
 def parse_filters(text: str, now: datetime) -> AuditQuery:
@@ -50,26 +54,15 @@ def _parse_value(key: str, value: str, now: datetime) -> Any:
         match = _MENTION.match(value)
         return match.group(1) if match else value.lstrip("@")
     if key in ("since", "until"):
-        return _parse_time(value, now)
+        try:
+            return parse_time(value, now)
+        except InvalidRequestError as exc:
+            raise InvalidRequestError(f"{key}: {exc}") from None
     if key == "limit":
         if not value.isdigit() or not 1 <= int(value) <= MAX_LIMIT:
             raise InvalidRequestError(f"limit must be a number from 1 to {MAX_LIMIT}")
         return int(value)
     return value
-
-
-def _parse_time(value: str, now: datetime) -> datetime:
-    relative = _RELATIVE.match(value)
-    if relative:
-        amount, unit = int(relative.group(1)), relative.group(2)
-        return now - (timedelta(days=amount) if unit == "d" else timedelta(hours=amount))
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidRequestError(
-            f"`{value}` is not a time; use 2026-01-31, 2026-01-31T09:00Z, 7d or 12h"
-        ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def owned_lanes(services: Services, actor: str) -> list[str]:
@@ -89,6 +82,7 @@ def audit_search(services: Services, actor: str, text: str) -> list[dict[str, An
         return views.plain_message(messages.AUDIT_OWNERS_ONLY)
     try:
         query = parse_filters(text, services.clock())
+        _check_names(services, query)
     except InvalidRequestError as exc:
         return views.plain_message(messages.audit_bad_filters(str(exc)))
     if query.lane is not None and query.lane not in owned:
@@ -99,6 +93,15 @@ def audit_search(services: Services, actor: str, text: str) -> list[dict[str, An
         rows += services.store.search(_with_lane(query, lane))
     rows = sorted(rows, key=lambda row: row.created_at, reverse=True)[: query.limit]
     return views.audit_blocks(messages.audit_header(len(rows), text.strip()), [summary_line(r) for r in rows])
+
+
+def _check_names(services: Services, query: AuditQuery) -> None:
+    """Unknown lanes and models are refused (with a "did you mean"), as in ``lanebot audit``."""
+    config, engine = services.config, services.store.engine
+    if query.lane is not None:
+        check_lane(query.lane, config.lanes, engine)
+    if query.model is not None:
+        check_model(query.model, model_names(config), engine)
 
 
 def _with_lane(query: AuditQuery, lane: str) -> AuditQuery:
