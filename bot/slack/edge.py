@@ -25,7 +25,7 @@ from slack_bolt.middleware import Middleware
 from slack_bolt.request.internals import build_context
 
 from bot.slack import payloads
-from bot.slack.response_urls import ResponseOrigins
+from bot.slack.response_urls import ResponseOrigins, origin_of
 from bot.slack.verification import Refusal, SignatureCheck, parse_body
 
 log = logging.getLogger(__name__)
@@ -87,19 +87,19 @@ class VerifiedRequests(Middleware):
         return refusal or parse_body(raw, _header(req, "content-type"))
 
     def _drop_foreign_response_urls(self, req: BoltRequest) -> None:
-        """A response_url not on Slack's (or the configured API's) host is never used."""
+        """Only a response_url on Slack's (or the configured API's) host is ever used: the context
+        (what the error handler reads) keeps no other; a well-formed URL off those hosts is dropped
+        from the body too, while anything that is not a URL at all stays for ``PayloadGate`` to refuse."""
         body, context = req.body, req.context
         url = body.get("response_url")
-        urls = body.get("response_urls")
-        foreign = isinstance(url, str) and not self._origins.allows(url)
-        if foreign or (url is not None and not isinstance(url, str)):
-            body.pop("response_url", None)
+        if not (isinstance(url, str) and self._origins.allows(url)):
             context.pop("response_url", None)
-        if urls:
+        if isinstance(url, str) and origin_of(url) is not None and not self._origins.allows(url):
+            body.pop("response_url", None)
+            log.warning("response_url outside Slack's hosts dropped from a verified request")
+        if body.get("response_urls"):
             body.pop("response_urls", None)  # lanebot's modals never ask for one
             context.pop("response_url", None)
-        if foreign:
-            log.warning("response_url outside Slack's hosts dropped from a verified request")
 
 
 class PayloadGate(Middleware):
