@@ -92,8 +92,8 @@ def draft_fallback(lane: str) -> str:
 
 def draft_header(model: str | None) -> str:
     return (
-        f":robot_face: *Draft from {escape(model or 'the model')}*, not yet approved. The quoted text is "
-        "the model's, not lanebot's: only the line at the top of this message gives its status."
+        f":information_source: *Draft from {escape(model or 'the model')}*, not yet approved. The quoted "
+        "text is the model's, not lanebot's: only the line at the top of this message gives its status."
     )
 
 
@@ -106,7 +106,7 @@ def edited_header(editor: str) -> str:
 
 def approved_header(editor: str | None) -> str:
     by = f", as edited by {mention(editor)}" if editor else ""
-    return f":memo: *Approved text*{by}, quoted below, ready to copy."
+    return f":information_source: *Approved text*{by}, quoted below, ready to copy."
 
 
 def reviewers_line(people: Iterable[str], two_person: bool) -> str:
