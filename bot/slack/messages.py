@@ -119,11 +119,9 @@ def reviewers_line(people: Iterable[str], two_person: bool) -> str:
 
 def reviewers_pending(people: Iterable[str], approved_by: Iterable[str]) -> str:
     """The reviewers line after 1 of 2: who may still approve, never the approvers."""
-    done = sorted(set(approved_by))
-    left = [p for p in people if p not in done]
-    who = " ".join(mention(p) for p in left) or "another owner or reviewer"
-    already = " ".join(mention(p) for p in done)
-    return f"Review: {who} (one more approval needed, from someone other than {already})"
+    done = set(approved_by)
+    who = " ".join(mention(p) for p in people if p not in done) or "another owner or reviewer"
+    return f"Review: {who} (one more approval needed, from a second, different person)"
 
 
 def needs_human_line(message: str, failed_check: str | None) -> str:
