@@ -31,7 +31,7 @@ from lanes.config import LanesConfig
 from lanes.engine import TextRedactor
 from lanes.errors import NotAuthorizedError
 from lanes.lifecycle import DecisionGuard, decision_transition
-from lanes.permissions import RunFacts, authorize
+from lanes.permissions import RunFacts, Verdict, authorize
 
 log = logging.getLogger(__name__)
 
@@ -111,19 +111,32 @@ class DecisionService:
         run = self.store.get_run(run_id)
         return DecisionResult(run.id, action, False, False, run.status, "the run kept changing; try again")
 
-    def _decide_once(self, run: RunRecord, request: _Request) -> DecisionResult | None:
-        """One decision on ``run`` as read; None when its guard was lost to a concurrent approval."""
+    def check(self, run: RunRecord, actor: str, action: Action) -> Verdict:
+        """May ``actor`` take ``action`` on ``run`` as read, by the rules ``decide`` applies? Asked
+        before a form opens and when it is submitted, so a person is refused before typing, not
+        after. Nothing is decided; a refusal is recorded, as ``decide`` records one."""
+        verdict = self._verdict(run, actor, action)
+        if not verdict.allowed:
+            self.refuse(run.id, actor, f"{action}: {verdict.reason}")
+        return verdict
+
+    def refuse(self, run_id: str, actor: str, note: str) -> None:
+        """Record a refused attempt ("who tried to decide what" is part of the audit)."""
+        self.store.record_event(run_id, "refused", actor, self._clock(), note=note)
+
+    def _verdict(self, run: RunRecord, actor: str, action: Action) -> Verdict:
         lane = self.config.lane(run.lane)
         listed = frozenset(lane.owners) | frozenset(lane.reviewers)
-        groups = self.groups.groups_of(request.actor, frozenset(g for g in listed if g.startswith("S")))
+        groups = self.groups.groups_of(actor, frozenset(g for g in listed if g.startswith("S")))
         facts = RunFacts(
             lane=run.lane, requester=run.requester, status=run.status, review_rule=run.review_rule
         )
-        verdict = authorize(lane, facts, request.actor, groups, run.approvals, request.action)
+        return authorize(lane, facts, actor, groups, run.approvals, action)
+
+    def _decide_once(self, run: RunRecord, request: _Request) -> DecisionResult | None:
+        """One decision on ``run`` as read; None when its guard was lost to a concurrent approval."""
+        verdict = self.check(run, request.actor, request.action)
         if not verdict.allowed:
-            self.store.record_event(
-                run.id, "refused", request.actor, self._clock(), note=f"{request.action}: {verdict.reason}"
-            )
             raise NotAuthorizedError(verdict.reason)
         return self._apply(run, request, verdict.completes, verdict.reason)
 
@@ -195,5 +208,10 @@ class _Request:
 
 def _earlier_edit(run: RunRecord) -> DecisionRecord | None:
     """The latest approval that changed the text, if an earlier approver edited the draft."""
-    edits = [d for d in run.decisions if d.kind == "approval" and d.edited_text is not None]
+    edits = earlier_edits(run)
     return edits[-1] if edits else None
+
+
+def earlier_edits(run: RunRecord) -> list[DecisionRecord]:
+    """Approvals (1 of 2) that changed the text, in order: each replaced the text under review."""
+    return [d for d in run.decisions if d.kind == "approval" and d.edited_text is not None]

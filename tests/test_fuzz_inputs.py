@@ -197,6 +197,37 @@ def test_button_values_of_any_shape_are_refused_politely(bot: Bot, value: str, a
     assert bot.run(run.id).status == "drafted" or value == run.id
 
 
+header_text = st.text(
+    alphabet=st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f"), max_size=40
+)
+
+
+@FUZZ
+@given(timestamp=header_text, signature=header_text | st.just("v0=" + "0" * 64), text=odd_text)
+def test_any_timestamp_or_signature_is_refused_with_401_and_nothing_else(
+    bot: Bot, timestamp: str, signature: str, text: str
+) -> None:
+    """Whatever the two headers hold, an unsigned command is a 401 that starts, posts and answers
+    nothing (before, a non-numeric timestamp reached the error handler, which answered the body's
+    response_url)."""
+    payload = bot.sim.payloads.slash_command(user="U0ASKER", channel="C0LANES", command="/support", text=text)
+    before = (len(bot.store.search(AuditQuery(limit=10_000))), len(bot.ws.calls()))
+    headers = {"Content-Type": FORM, "X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": signature}
+    request = urllib.request.Request(
+        f"{bot.http.url}/slack/events", data=payload.body.encode(), headers=headers, method="POST"
+    )
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(request, timeout=30) as response:
+            status = int(response.status)
+    except urllib.error.HTTPError as exc:
+        with exc:
+            status = int(exc.code)
+    bot.settle()
+    assert status == 401
+    assert (len(bot.store.search(AuditQuery(limit=10_000))), len(bot.ws.calls())) == before
+
+
 def test_bodies_of_every_odd_kind_and_size(bot: Bot) -> None:
     cases: list[tuple[str | bytes, str]] = [
         ("", FORM),

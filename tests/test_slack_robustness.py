@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from bot.playground.slackstub import ManualClock
-from bot.slack import ids
+from bot.slack import ids, slack_io, views
 from storage.search import AuditQuery
 from tests.fakes import Gate, Ok
 from tests.slack_harness import (
@@ -139,8 +139,9 @@ def test_a_10000_character_draft_is_split_within_block_kit_limits_and_never_cut(
             b["text"]["text"] for b in blocks if str(b.get("block_id", "")).startswith(ids.DRAFT_TEXT_BLOCK)
         ]
         assert len(sections) >= 4 and all(len(s) <= 3000 for s in sections)
-        shown = "".join(sections).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-        assert shown == long_draft
+        assert all(s.startswith(">") for s in sections)  # model text is quoted, never the bot's own lines
+        shown = "".join(slack_io.unquote(s) for s in sections)
+        assert slack_io.unescape(shown) == long_draft == views.draft_text_from_blocks(blocks)
         assert_blocks_valid(bot)
 
         bot.click("U0OWNER", run, ids.EDIT)
@@ -161,7 +162,7 @@ def test_a_very_long_draft_continues_in_the_thread_then_as_a_file(sqlite_url: st
         thread = bot.thread(medium)
         assert len(thread) == 4  # root, the draft message, two continuations
         shown = "".join(
-            b["text"]["text"]
+            slack_io.unquote(b["text"]["text"])
             for m in thread[1:]
             for b in m.blocks
             if b["type"] == "section" and "line " in b["text"]["text"]

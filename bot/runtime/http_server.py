@@ -12,9 +12,11 @@ rather than the standard library's ``ThreadingHTTPServer`` wrapped around Bolt's
   documentation says it is not meant for production;
 - it speaks HTTP/1.1 keep-alive properly and has no dependencies.
 
-Slack's signature check (HMAC over the body, 5-minute window) is Bolt's own middleware: forged
-or stale requests get 401 before any listener runs. Shutdown (SIGTERM or Ctrl-C) stops accepting
-requests, lets admitted runs finish and post, then closes the database. On start, before serving,
+Slack's signature check (HMAC over the body, 5-minute window) comes first, on the raw bytes
+(``bot.runtime.request_gate``): forged, stale or unreadable requests get 401/400 before Bolt
+parses anything, and Bolt's first middleware checks again (``bot.slack.edge``). Shutdown
+(SIGTERM or Ctrl-C) stops accepting requests, lets admitted runs finish and post, then closes
+the database. On start, before serving,
 ``bot.runtime.recovery`` closes runs a dead process left ``running`` and keeps this instance's heartbeat.
 """
 
@@ -32,9 +34,11 @@ from waitress.server import create_server
 from bot.digest.scheduler import BotScheduler, ScheduleSettings
 from bot.runtime.health import READY_PATH, ReadinessProbe, health_body, ready_response, respond_json
 from bot.runtime.recovery import Recovery, RecoverySettings
+from bot.runtime.request_gate import screen
 from bot.runtime.review_deadlines import expire_due, remind_due
 from bot.runtime.settings import Settings
 from bot.runtime.wiring import SlackRuntime, build_runtime
+from bot.slack.verification import SignatureCheck
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
@@ -52,6 +56,7 @@ def wsgi_app(runtime: SlackRuntime) -> WSGIApplication:
     bolt = SlackRequestHandler(runtime.app, path=EVENTS_PATH)
     probe = ReadinessProbe(runtime.core.store.ping)
     instance = runtime.settings.instance_id
+    check = SignatureCheck(runtime.settings.signing_secret())
 
     def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         probing = environ.get("REQUEST_METHOD") in ("GET", "HEAD")
@@ -63,6 +68,11 @@ def wsgi_app(runtime: SlackRuntime) -> WSGIApplication:
             data, content_type = runtime.metrics.render()
             start_response("200 OK", [("Content-Type", content_type), ("Content-Length", str(len(data)))])
             return [data]
+        if environ.get("PATH_INFO") == EVENTS_PATH and environ.get("REQUEST_METHOD") == "POST":
+            refusal = screen(environ, check, MAX_BODY_BYTES)
+            if refusal is not None:
+                status = "401 Unauthorized" if refusal.status == 401 else "400 Bad Request"
+                return respond_json(start_response, status, {"error": status[4:].lower()})
         try:
             return bolt(environ, start_response)
         except Exception as exc:  # Bolt parses the body before any check and raises on malformed JSON

@@ -269,7 +269,7 @@ def late_draft_blocks(run: RunRecord) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = [views.section(messages.delivered_late())]
     if run.status == "needs_human":
         blocks.append(views.section(messages.needs_human_line(run.error or "", run.failed_check)))
-    blocks += [views.section(text, f"{ids.DRAFT_TEXT_BLOCK}{i}") for i, text in enumerate(layout.messages[0])]
+    blocks += views.framed_draft(layout.messages[0], run.model or run.tier)
     blocks.append(views.context(views.run_context(views.RunContext.of_record(run)), ids.DRAFT_CONTEXT_BLOCK))
     blocks.append(views.decision_actions(run.id, editable=not layout.continued))
     return blocks

@@ -9,6 +9,10 @@ I/O after a click), sized by ``Settings.http_threads``. Model work never runs th
 commands only admit runs to ``executor`` (``bot.runtime.worker_pool.WorkerPool``, sized by ``[runtime]``), so
 an ack never waits behind a model call. ``process_before_response`` stays False (HTTP mode): the
 HTTP response goes back as soon as a listener calls ``ack()``.
+
+Before any listener: ``bot.slack.edge.VerifiedRequests`` (Bolt's ``before_authorize`` slot, in place
+of Bolt's own signature check) and ``PayloadGate`` (a global middleware): only Slack's requests,
+and only payloads that fit ``bot.slack.payloads``, reach a listener.
 """
 
 from __future__ import annotations
@@ -27,8 +31,15 @@ from bot.runtime.queued_requests import IntakeJournal
 from bot.runtime.settings import Settings
 from bot.runtime.worker_pool import WorkerPool
 from bot.slack import ids
+from bot.slack.edge import PayloadGate, VerifiedRequests
 from bot.slack.flows.services import Services
+<<<<<<< HEAD
 from bot.slack.listeners import actions, commands, error_handler, events, modals
+=======
+from bot.slack.listeners import actions, commands, errors, events, modals
+from bot.slack.response_urls import ResponseOrigins
+from bot.slack.verification import SignatureCheck
+>>>>>>> security
 from lanes.config import LanesConfig
 from lanes.decisions import DecisionService
 from lanes.engine import Engine
@@ -58,10 +69,12 @@ def build_app(
 ) -> App:
     """The Bolt app with every listener registered; ``executor`` carries the model work."""
     _check_commands(config)
+    check = SignatureCheck(settings.signing_secret()) if mode == "http" else None
     app = App(
         client=client,
         signing_secret=settings.signing_secret() if mode == "http" else "",
-        request_verification_enabled=mode == "http",
+        request_verification_enabled=False,  # VerifiedRequests replaces it (bot.slack.verification)
+        before_authorize=VerifiedRequests(check, ResponseOrigins.for_api_url(settings.slack_api_url)),
         process_before_response=False,
         listener_executor=listener_executor
         or ThreadPoolExecutor(settings.http_threads, thread_name_prefix="lanebot-bolt"),
@@ -81,6 +94,7 @@ def build_app(
     )
     if on_decision is not None:
         services.on_decision = on_decision
+    app.use(PayloadGate([lane.command for lane in config.lanes.values()] + list(RESERVED_COMMANDS)))
     for lane in config.lanes.values():
         app.command(lane.command)(commands.lane_command(services))
     app.command("/lanes")(commands.lanes_command(services))

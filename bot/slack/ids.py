@@ -25,6 +25,10 @@ REJECT_NOTE_BLOCK = "lanebot_reject_note"
 REJECT_NOTE_INPUT = "note"
 
 DRAFT_ACTIONS_BLOCK = "lanebot_draft_actions"
+DRAFT_HEADER_BLOCK = "lanebot_draft_header_v"
+"""Prefix of the context line above the draft text ("Draft from <model>, not yet approved"); the
+number after it counts the edits by earlier approvers that the shown text holds, so a click on a
+message showing older text is recognised (two-person review)."""
 DRAFT_TEXT_BLOCK = "lanebot_draft_text_"
 """Prefix of the section blocks holding the draft text, in order: read back to pre-fill Edit."""
 DRAFT_CONTEXT_BLOCK = "lanebot_draft_context"
@@ -32,3 +36,5 @@ DRAFT_STATUS_BLOCK = "lanebot_draft_status"
 DRAFT_REVIEWERS_BLOCK = "lanebot_draft_reviewers"
 
 DECISION_ACTIONS: tuple[str, ...] = (APPROVE, EDIT, REJECT)
+BUTTONS: frozenset[str] = frozenset({*DECISION_ACTIONS, RUN_ANYWAY})
+MODALS: frozenset[str] = frozenset({EDIT_MODAL, REJECT_MODAL})

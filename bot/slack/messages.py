@@ -90,12 +90,38 @@ def draft_fallback(lane: str) -> str:
     return f"Draft for review ({lane})"
 
 
+def draft_header(model: str | None) -> str:
+    return (
+        f":information_source: *Draft from {escape(model or 'the model')}*, not yet approved. The quoted "
+        "text is the model's, not lanebot's: only the line at the top of this message gives its status."
+    )
+
+
+def edited_header(editor: str) -> str:
+    return (
+        f":pencil2: *Edited by {mention(editor)}*, not yet final: one more approval is needed. The "
+        "quoted text is their edit of the model's draft; it replaces the draft."
+    )
+
+
+def approved_header(editor: str | None) -> str:
+    by = f", as edited by {mention(editor)}" if editor else ""
+    return f":information_source: *Approved text*{by}, quoted below, ready to copy."
+
+
 def reviewers_line(people: Iterable[str], two_person: bool) -> str:
     who = " ".join(mention(p) for p in people)
     if not who:
         return "Nobody can approve this lane's drafts yet: add owners to lanes.toml."
     rule = "two different approvers needed" if two_person else "one approval needed"
     return f"Review: {who} ({rule})"
+
+
+def reviewers_pending(people: Iterable[str], approved_by: Iterable[str]) -> str:
+    """The reviewers line after 1 of 2: who may still approve, never the approvers."""
+    done = set(approved_by)
+    who = " ".join(mention(p) for p in people if p not in done) or "another owner or reviewer"
+    return f"Review: {who} (one more approval needed, from a second, different person)"
 
 
 def needs_human_line(message: str, failed_check: str | None) -> str:
@@ -238,6 +264,15 @@ def approved(actor: str, delta: timedelta | None, second: str | None = None) -> 
     return f":white_check_mark: *Approved* by {mention(actor)}{also}{_after(delta)}. Ready to copy:"
 
 
+def approved_edit(editor: str, approver: str, delta: timedelta | None, distance: int | None) -> str:
+    """Two-person review completed on an earlier approver's edit."""
+    dist = f" (edit distance {distance})" if distance is not None else ""
+    return (
+        f":pencil2: *Approved with edits*: edited by {mention(editor)}, approved by {mention(approver)}"
+        f"{_after(delta)}{dist}. Ready to copy:"
+    )
+
+
 def edited(actor: str, delta: timedelta | None, distance: int | None, second: str | None = None) -> str:
     also = f" and {mention(second)}" if second else ""
     dist = f" (edit distance {distance})" if distance is not None else ""
@@ -255,9 +290,29 @@ def rejected(actor: str, delta: timedelta | None, reason: str | None, note: str 
 
 def partial_approval(actor: str, action: str) -> str:
     verb = "edited and approved" if action == "edit" else "approved"
+    then = " the text below" if action == "edit" else ""
     return (
         f":ballot_box_with_check: {mention(actor)} {verb} (1 of 2). A second, different reviewer must "
-        "approve before this draft is final."
+        f"approve{then} before this draft is final."
+    )
+
+
+def draft_was_edited(editor: str | None) -> str:
+    by = f" by {mention(editor)}" if editor else ""
+    return (
+        f"The draft was edited{by}; review the new text in the message, then decide. "
+        "Nothing was recorded for this click."
+    )
+
+
+def form_not_yours() -> str:
+    return "This form was opened by someone else, so nothing was recorded. Use the draft's own buttons."
+
+
+def form_of_another_message() -> str:
+    return (
+        "This form does not belong to that run's draft message, so nothing was recorded. "
+        "Use the buttons on the run's own draft message."
     )
 
 
@@ -279,6 +334,10 @@ def decision_failed(reference: str) -> str:
         f"Your decision could not be recorded (reference `{reference}`); nothing changed. Please try "
         "again in a moment."
     )
+
+
+def run_not_found(action: str) -> str:
+    return refused(action, "this run is not in the audit store this bot uses")
 
 
 def modal_expired() -> str:

@@ -2,10 +2,13 @@
 
 Three rules live here so no listener has to remember them:
 
-- **Nothing pings by accident.** Request text and model output are untrusted: ``<!channel>``,
-  ``<@U123>`` or ``<!subteam^S1>`` inside them would notify people. ``escape`` turns ``&``, ``<``
-  and ``>`` into entities (Slack's own escaping), so they render as typed and ping nobody. Only
-  the mentions the bot builds itself (``mention``) are live.
+- **Nothing pings by accident, nothing hides.** Request text and model output are untrusted:
+  ``<!channel>``, ``<@U123>`` or ``<!subteam^S1>`` inside them would notify people. ``escape``
+  first removes hidden characters (bidi overrides, zero-width and tag characters:
+  ``bot.slack.safe_text``), then turns ``&``, ``<`` and ``>`` into entities (Slack's own
+  escaping), so the text renders as typed and pings nobody. Only the mentions the bot builds
+  itself (``mention``) are live. Model text is shown as a block quote (``quote``) under a line
+  saying whose text it is, so it cannot pass for the bot's own status lines.
 - **Nothing is lost to a limit.** A section holds 3,000 characters and a message 50 blocks, so
   long drafts are split (``split_text``) on paragraph, line or word boundaries, never inside an
   entity such as ``&amp;``, a surrogate pair or a combining sequence (an emoji with its
@@ -20,7 +23,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +31,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.webhook import WebhookClient
 
-from lanes.audit.text import storable_text
+from bot.slack.safe_text import clean
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +48,9 @@ _ZWJ = "\u200d"
 
 
 def escape(text: str) -> str:
-    """Slack's control characters as entities, so untrusted text renders as typed and pings no one;
-    text no Slack message can carry (NUL, lone surrogates, C0 controls) is repaired first."""
-    text = storable_text(text)[0]
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Untrusted text ready for mrkdwn: hidden characters removed, Slack's control characters as
+    entities, so it renders as typed and pings no one."""
+    return clean(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def unescape(text: str) -> str:
@@ -69,6 +71,22 @@ def slack_len(text: str) -> int:
     return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
 
 
+def quote(escaped: str) -> str:
+    """Escaped text as a mrkdwn block quote: every line starts with ``>``. Escaped text holds no
+    raw ``>``, so ``unquote`` gives it back exactly and nothing inside can end the quote."""
+    return ">" + escaped.replace("\n", "\n>")
+
+
+def unquote(quoted: str) -> str:
+    body = quoted[1:] if quoted.startswith(">") else quoted
+    return body.replace("\n>", "\n")
+
+
+def quoted_len(escaped: str) -> int:
+    """The Slack length of ``quote(escaped)``."""
+    return slack_len(escaped) + escaped.count("\n") + 1
+
+
 def excerpt(text: str, limit: int = 280) -> str:
     """The first ``limit`` characters of ``text`` on one line, with an ellipsis if cut."""
     flat = " ".join(text.split())
@@ -78,14 +96,15 @@ def excerpt(text: str, limit: int = 280) -> str:
     return flat[:cut].rstrip() + "…"
 
 
-def split_text(text: str, limit: int = SECTION_LIMIT) -> list[str]:
-    """Pieces of at most ``limit`` Slack characters whose concatenation is exactly ``text``."""
+def split_text(text: str, limit: int = SECTION_LIMIT, measure: Callable[[str], int] = slack_len) -> list[str]:
+    """Pieces whose ``measure`` (default: Slack characters) is at most ``limit`` and whose
+    concatenation is exactly ``text``. ``measure=quoted_len`` sizes pieces that will be quoted."""
     if limit < 16:
         raise ValueError("limit must be at least 16")
     pieces: list[str] = []
     rest = text
-    while slack_len(rest) > limit:
-        cut = _fit(rest, limit)
+    while measure(rest) > limit:
+        cut = _fit(rest, limit, measure)
         cut = _boundary(rest, cut)
         pieces.append(rest[:cut])
         rest = rest[cut:]
@@ -94,11 +113,11 @@ def split_text(text: str, limit: int = SECTION_LIMIT) -> list[str]:
     return pieces
 
 
-def _fit(text: str, limit: int) -> int:
-    """The largest prefix length (in code points) whose Slack length is within ``limit``."""
+def _fit(text: str, limit: int, measure: Callable[[str], int]) -> int:
+    """A long prefix length (in code points) whose measure is within ``limit``."""
     cut = min(len(text), limit)
-    while slack_len(text[:cut]) > limit:
-        cut -= slack_len(text[:cut]) - limit
+    while measure(text[:cut]) > limit:
+        cut -= measure(text[:cut]) - limit
     return cut
 
 
@@ -157,8 +176,9 @@ class DraftLayout:
 
 
 def layout_draft(escaped: str) -> DraftLayout:
-    """Spread escaped draft text over thread messages; beyond ``MAX_THREAD_MESSAGES``, a file."""
-    sections = split_text(escaped)
+    """Spread escaped draft text over thread messages (each section sized to be quoted); beyond
+    ``MAX_THREAD_MESSAGES``, a file."""
+    sections = split_text(escaped, measure=quoted_len)
     messages = tuple(
         tuple(sections[i : i + SECTIONS_PER_MESSAGE]) for i in range(0, len(sections), SECTIONS_PER_MESSAGE)
     )
@@ -215,22 +235,34 @@ def upload_text(
         channel=channel,
         thread_ts=thread_ts,
         filename=filename,
-        content=content,
+        content=clean(content),
         title=title,
         initial_comment=comment,
     )
 
 
-def respond(response_url: str | None, text: str) -> None:
+def respond(
+    response_url: str | None,
+    text: str,
+    *,
+    blocks: Sequence[dict[str, Any]] | None = None,
+    replace_original: bool = False,
+) -> None:
     """An ephemeral reply through a command's or a click's response_url (works even where the
-    bot is not a channel member). Failures are logged: the audit already holds the outcome."""
-    if not response_url:
+    bot is not a channel member). Failures are logged: the audit already holds the outcome.
+
+    ``response_url`` must come from a verified payload whose URL was checked against the allowed
+    origins (``bot.slack.payloads``); anything but http(s) is never fetched."""
+    if not response_url or not response_url.startswith(("https://", "http://")):
         return
     try:
         result = WebhookClient(response_url, timeout=10).send(
-            text=text, response_type="ephemeral", replace_original=False
+            text=text,
+            blocks=list(blocks) if blocks else None,
+            response_type="ephemeral",
+            replace_original=replace_original,
         )
-    except (SlackRequestError, OSError) as exc:
+    except (SlackRequestError, OSError, ValueError) as exc:
         log.warning("response_url reply failed", extra={"error": type(exc).__name__})
         return
     if result.status_code != 200:

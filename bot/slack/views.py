@@ -1,14 +1,17 @@
 """Pure Block Kit builders: values in, JSON-ready dicts out. No Slack calls, no database.
 
 Tests assert on these dicts and validate every one with slack_sdk's Block Kit models (the Slack
-stand-in does too, on every post). Text that came from a person or a model is escaped by the
-message catalog or here (``escape``); block ids come from ``bot.slack.ids`` so the listeners that read
-clicks and modal submissions back agree with what was drawn.
+stand-in does too, on every post). Text that came from a person or a model is escaped (and
+cleaned of hidden characters) by the message catalog or here (``escape``); mrkdwn is
+``verbatim`` so plain words like "@channel" are never turned into mentions; block ids come from
+``bot.slack.ids`` so the listeners that read clicks and modal submissions back agree with what
+was drawn.
 
 A draft message is the one message whose buttons decide the run: its blocks are, in order, an
-optional status line, an optional "needs a human" line, the draft text sections, notes, the
-context line (model, route and why, cost, latency, prompt version, fallback/escalation), the
-reviewers line and the actions. ``decided_message`` rewrites exactly that layout.
+optional status line, an optional "needs a human" line, the frame (``bot.slack.draft_frame``: the
+bot's line saying whose text follows, then the draft as a block quote), notes, the context line
+(model, route and why, cost, latency, prompt version, fallback/escalation), the reviewers line
+and the actions. ``decided_message`` rewrites exactly that layout.
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.slack import ids, messages
-from bot.slack.slack_io import SECTION_LIMIT, escape, mention, split_text, unescape
+from bot.slack import draft_frame, ids, messages
+from bot.slack.safe_text import clean
+from bot.slack.slack_io import SECTION_LIMIT, escape, mention, quote, split_text
 from lanes.audit.records import RunRecord
 from lanes.config import LaneConfig, LanesConfig
 from lanes.decisions import REJECT_REASONS
@@ -32,8 +36,8 @@ EDIT_PART_LIMIT = 3_000
 """A plain_text_input holds at most 3,000 characters: longer drafts are edited in several parts."""
 
 
-def mrkdwn(text: str) -> dict[str, str]:
-    return {"type": "mrkdwn", "text": text}
+def mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": text, "verbatim": True}
 
 
 def plain(text: str, limit: int = 75) -> dict[str, Any]:
@@ -147,11 +151,12 @@ def run_context(run: RunResult | RunContext) -> list[str]:
 
 
 def draft_message(result: RunResult, sections: Sequence[str], ctx: DraftContext) -> list[Block]:
-    """The thread reply holding the (escaped) draft, its context line and Approve / Edit / Reject."""
+    """The thread reply holding the (escaped) draft in its frame, the context line and
+    Approve / Edit / Reject."""
     blocks: list[Block] = []
     if result.status == "needs_human":
         blocks.append(section(messages.needs_human_line(result.message, result.failed_check)))
-    blocks += [section(text, f"{ids.DRAFT_TEXT_BLOCK}{i}") for i, text in enumerate(sections)]
+    blocks += framed_draft(sections, result.model_answered or result.tier)
     if ctx.as_file:
         blocks.append(context([messages.file_note(ctx.draft_chars)]))
     elif ctx.continued_parts > 1:
@@ -163,13 +168,21 @@ def draft_message(result: RunResult, sections: Sequence[str], ctx: DraftContext)
     return blocks
 
 
+def framed_draft(escaped_sections: Sequence[str], model: str | None) -> list[Block]:
+    """A fresh model draft in its frame: "Draft from <model>, not yet approved", then the quote."""
+    return [
+        draft_frame.header(messages.draft_header(model), 0),
+        *draft_frame.quoted_sections(escaped_sections),
+    ]
+
+
 def _alternatives(alternatives: Sequence[str], room: int) -> list[Block]:
     blocks: list[Block] = []
     for index, text in enumerate(alternatives[1:], start=2):
         if room - len(blocks) < 2:
             break
-        blocks.append(section(messages.ALTERNATIVE_HEADER.format(index=index)))
-        blocks.append(section(_clip(escape(text))))
+        blocks.append(context([messages.ALTERNATIVE_HEADER.format(index=index)]))
+        blocks.append(section(draft_frame.quoted(text)))
     return blocks
 
 
@@ -199,19 +212,15 @@ def needs_human_without_draft(result: RunResult, lane: LaneConfig) -> list[Block
 
 
 def continuation_message(sections: Sequence[str], part: int, total: int) -> list[Block]:
-    blocks = [section(text) for text in sections]
+    """More of a long draft: its (escaped) sections, quoted like the first part."""
+    blocks = [section(quote(text)) for text in sections]
     blocks.append(context([messages.continued_note(part, total)]))
     return blocks
 
 
 def draft_text_from_blocks(blocks: Sequence[Block]) -> str | None:
     """The raw draft text a draft message shows (read back from a click payload), or None."""
-    texts = [
-        b["text"]["text"]
-        for b in blocks
-        if str(b.get("block_id", "")).startswith(ids.DRAFT_TEXT_BLOCK) and b.get("text")
-    ]
-    return unescape("".join(texts)) if texts else None
+    return draft_frame.draft_text(blocks)
 
 
 # --- after a decision -------------------------------------------------------------------------
@@ -223,39 +232,77 @@ def decided_message(
     *,
     keep_actions: bool = False,
     replacement_text: str | None = None,
+    header_text: str | None = None,
+    edits: int = 0,
+    reviewers_text: str | None = None,
 ) -> list[Block]:
-    """The draft message rewritten from its own blocks: status first, the edited text in place of
-    the draft if there is one, and the buttons and reviewer mentions gone unless still pending."""
+    """The draft message rewritten from its own blocks: status first; the frame redrawn when its
+    header or text changes (an edit replaces the draft); the buttons and reviewer mentions gone
+    unless still pending, and then the reviewers line redrawn if given."""
     dropped = {ids.DRAFT_STATUS_BLOCK} | (
         set() if keep_actions else {ids.DRAFT_ACTIONS_BLOCK, ids.DRAFT_REVIEWERS_BLOCK}
     )
+    frame = _new_frame(original, header_text, edits, replacement_text)
     kept: list[Block] = []
     for block in original:
         block_id = str(block.get("block_id", ""))
         if block_id in dropped:
             continue
-        if replacement_text is not None and block_id.startswith(ids.DRAFT_TEXT_BLOCK):
-            if block_id == f"{ids.DRAFT_TEXT_BLOCK}0":
-                kept += text_sections(replacement_text)
+        if frame is not None and draft_frame.is_frame(block):
+            kept += frame
+            frame = []
             continue
+        if block_id == ids.DRAFT_REVIEWERS_BLOCK and reviewers_text is not None:
+            block = section(reviewers_text, ids.DRAFT_REVIEWERS_BLOCK)
         kept.append(block)
     return [section(status_text, ids.DRAFT_STATUS_BLOCK), *kept][:MAX_MESSAGE_BLOCKS]
 
 
+def _new_frame(
+    original: Sequence[Block], header_text: str | None, edits: int, replacement_text: str | None
+) -> list[Block] | None:
+    if header_text is None and replacement_text is None:
+        return None
+    head = (
+        [draft_frame.header(header_text, edits)]
+        if header_text is not None
+        else [b for b in original if str(b.get("block_id", "")).startswith(ids.DRAFT_HEADER_BLOCK)]
+    )
+    body = (
+        draft_frame.text_blocks(replacement_text)
+        if replacement_text is not None
+        else [b for b in original if str(b.get("block_id", "")).startswith(ids.DRAFT_TEXT_BLOCK)]
+    )
+    return head + body
+
+
 def text_sections(raw: str) -> list[Block]:
-    return [section(text, f"{ids.DRAFT_TEXT_BLOCK}{i}") for i, text in enumerate(split_text(escape(raw)))]
+    """Raw text escaped, split and quoted as the draft's text sections."""
+    return draft_frame.text_blocks(raw)
+
+
+@dataclass(frozen=True)
+class ShownText:
+    """The frame of a decided or pending draft: the bot's line and the text under it."""
+
+    header: str
+    text: str | None
+    edits: int = 0
 
 
 def approved_message(
-    status_text: str, facts: RunContext, original: Sequence[Block], edited_text: str | None
+    status_text: str, shown: ShownText, facts: RunContext, original: Sequence[Block]
 ) -> list[Block]:
-    """Approved (or approved with edits): the text stays, ready to copy; the buttons go."""
+    """Approved (or approved with edits): the text stays, ready to copy; the buttons go.
+    ``shown.text`` replaces the message's text when given (an edit)."""
     if original:
-        return decided_message(original, status_text, replacement_text=edited_text)
-    body = text_sections(edited_text) if edited_text else []
+        return decided_message(
+            original, status_text, replacement_text=shown.text, header_text=shown.header, edits=shown.edits
+        )
     return [
         section(status_text, ids.DRAFT_STATUS_BLOCK),
-        *body,
+        draft_frame.header(shown.header, shown.edits),
+        *(text_sections(shown.text) if shown.text else []),
         context(run_context(facts), ids.DRAFT_CONTEXT_BLOCK),
     ]
 
@@ -263,20 +310,31 @@ def approved_message(
 def pending_message(
     run_id: str,
     status_text: str,
+    shown: ShownText,
     facts: RunContext,
     original: Sequence[Block],
-    edited_text: str | None,
-    two_person: bool,
+    reviewers_text: str,
 ) -> list[Block]:
-    """One of two approvals given: the status says so and the buttons stay for the second person."""
+    """One of two approvals given: the status says so, the text shown is the one to approve (an
+    edit replaces the draft), the reviewers line names who is still asked, the buttons stay."""
     if original:
-        return decided_message(original, status_text, keep_actions=True, replacement_text=edited_text)
-    body = text_sections(edited_text) if edited_text else []
+        return decided_message(
+            original,
+            status_text,
+            keep_actions=True,
+            replacement_text=shown.text,
+            header_text=shown.header,
+            edits=shown.edits,
+            reviewers_text=reviewers_text,
+        )
+    body = text_sections(shown.text) if shown.text else []
     return [
         section(status_text, ids.DRAFT_STATUS_BLOCK),
+        draft_frame.header(shown.header, shown.edits),
         *body,
         context(run_context(facts), ids.DRAFT_CONTEXT_BLOCK),
-        decision_actions(run_id, editable=bool(edited_text) and len(body) <= 4),
+        section(reviewers_text, ids.DRAFT_REVIEWERS_BLOCK),
+        decision_actions(run_id, editable=bool(shown.text) and len(body) <= 4),
     ]
 
 
@@ -333,7 +391,9 @@ def plain_message(text: str) -> list[Block]:
 
 
 def edit_modal(draft: str, metadata: str) -> dict[str, Any]:
-    """Pre-filled with the draft, in parts of at most 3,000 characters (one text input each)."""
+    """Pre-filled with the draft (cleaned of hidden characters), in parts of at most 3,000
+    characters (one text input each)."""
+    draft = clean(draft)
     parts = split_text(draft, EDIT_PART_LIMIT - 100) if draft else [""]
     blocks: list[Block] = [section(messages.EDIT_INTRO)]
     for index, part in enumerate(parts):

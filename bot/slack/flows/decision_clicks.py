@@ -1,31 +1,36 @@
-"""Approve, Edit and Reject: from a click or a modal to one recorded decision and an updated message.
+"""Approve, Edit and Reject: from a click to one recorded decision, or to the right modal.
 
-Listeners ack first. Approve decides at once; Edit and Reject open their modal *immediately*
-after the ack (a trigger id lives 3 seconds), and decide when the modal is submitted. Every
-decision goes through ``DecisionService.decide``, the same path as the CLI: authorization is pure
-and the "one decision per run" guarantee is an atomic update in the database, so double clicks,
-two reviewers at once or two bot instances still produce exactly one decision; the others are
-told who decided first. A refused click is recorded by the service and answered ephemerally.
+Listeners ack first. Approve decides at once; Edit and Reject check that the clicker may take
+that decision (the same ``lanes.permissions`` rules the decision applies, self-approval
+included) and then open their modal *immediately* (a trigger id lives 3 seconds). A person who
+may not edit is told so right away, ephemerally, instead of after typing. Modal submissions are
+``decision_modals``. Every decision goes through ``DecisionService.decide``, the same path as the
+CLI: authorization is pure and the "one decision per run" guarantee is an atomic update in the
+database, so double clicks, two reviewers at once or two bot instances still produce exactly one
+decision; the others are told who decided first. A refused click is recorded and answered
+ephemerally.
 
-After a decision the draft message is rewritten in place: a status line ("Approved by @x, 2 min
-after the draft"), the buttons removed, the approved or edited text left ready to copy; a
-rejected draft's text is removed from the message (it stays in the audit).
+Under two-person review the text can change between the two approvals (the first approver may
+edit it). A click on a message that still showed the older text is refused ("the draft was
+edited by X; review the new text") and the message redrawn: nobody approves text they did not
+see. The message after a decision is ``decision_render``'s.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot.slack import messages, slack_io, views
+from bot.slack import draft_frame, messages, slack_io, views
+from bot.slack.flows.decision_render import refresh_pending, render_decision
 from bot.slack.flows.services import Services, short_reference
+from bot.slack.payloads import BlockAction, ModalBinding
 from lanes.audit.records import RunRecord
-from lanes.decisions import Action, DecisionResult
+from lanes.decisions import Action, DecisionResult, earlier_edits
 from lanes.errors import AuditStoreError, NotAuthorizedError, RunNotFoundError
 from lanes.values import AWAITING_REVIEW
 
@@ -34,7 +39,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Click:
-    """A button press on a draft message."""
+    """A button press on a draft message, from a validated ``BlockAction``."""
 
     run_id: str
     value: str
@@ -47,57 +52,29 @@ class Click:
     response_url: str | None
 
     @classmethod
-    def from_payload(cls, body: Mapping[str, Any], action: Mapping[str, Any]) -> Click:
-        message = body.get("message") or {}
-        container = body.get("container") or {}
-        value = str(action.get("value") or "")
+    def from_payload(cls, payload: BlockAction) -> Click:
+        value = payload.action.value
         return cls(
             run_id=_run_id_of(value),
             value=value,
-            user=str((body.get("user") or {}).get("id", "")),
-            channel=str((body.get("channel") or {}).get("id") or container.get("channel_id") or ""),
-            message_ts=str(message.get("ts") or container.get("message_ts") or ""),
-            thread_ts=message.get("thread_ts"),
-            blocks=tuple(message.get("blocks") or ()),
-            trigger_id=str(body.get("trigger_id", "")),
-            response_url=body.get("response_url"),
+            user=payload.user.id,
+            channel=payload.channel_id or "",
+            message_ts=payload.message_ts or "",
+            thread_ts=payload.thread_ts,
+            blocks=tuple(payload.message.blocks if payload.message else ()),
+            trigger_id=payload.trigger_id,
+            response_url=payload.response_url,
         )
+
+    @property
+    def where(self) -> tuple[str, str, str | None]:
+        return self.channel, self.message_ts, self.thread_ts
 
 
 def _run_id_of(value: str) -> str:
     if value.startswith("{"):
         return str(json.loads(value).get("run", ""))
     return value
-
-
-@dataclass(frozen=True)
-class Submission:
-    """A submitted Edit or Reject modal, with where its draft message lives."""
-
-    run_id: str
-    user: str
-    channel: str
-    message_ts: str
-    thread_ts: str | None
-    view: Mapping[str, Any]
-
-    @classmethod
-    def from_payload(cls, body: Mapping[str, Any], view: Mapping[str, Any]) -> Submission:
-        meta = json.loads(view.get("private_metadata") or "{}")
-        return cls(
-            run_id=str(meta.get("run", "")),
-            user=str((body.get("user") or {}).get("id", "")),
-            channel=str(meta.get("channel", "")),
-            message_ts=str(meta.get("ts", "")),
-            thread_ts=meta.get("thread"),
-            view=view,
-        )
-
-
-def modal_metadata(click: Click) -> str:
-    return json.dumps(
-        {"run": click.run_id, "channel": click.channel, "ts": click.message_ts, "thread": click.thread_ts}
-    )
 
 
 # --- clicks -----------------------------------------------------------------------------------
@@ -118,39 +95,87 @@ def bound_to_its_message(services: Services, click: Click) -> bool:
         "button value names another message's run; refused",
         extra={"run_id": run.id, "channel": click.channel, "message_ts": click.message_ts},
     )
-    try:
-        services.store.record_event(
-            run.id, "refused", click.user, services.clock(), note="button of another message"
-        )
-    except AuditStoreError:
-        log.error("refused click not recorded", extra={"run_id": run.id})
-    slack_io.ephemeral(
-        services.client,
-        click.channel,
-        click.user,
-        messages.button_of_another_message(),
-        thread_ts=click.thread_ts,
-    )
+    _record_refusal(services, run.id, click.user, "button of another message")
+    tell(services, click, messages.button_of_another_message())
     return False
 
 
 def approve(services: Services, click: Click) -> None:
+    if not _shows_current_text(services, click, "approve"):
+        return
     shown = views.draft_text_from_blocks(click.blocks)
-    result = _decide(
-        services, click.run_id, click.user, "approve", click.channel, click.thread_ts, shown_draft=shown
-    )
+    result = decide(services, click.run_id, click.user, "approve", click.where, shown_draft=shown)
     if result is not None:
-        _render(services, result, click.channel, click.message_ts, click.thread_ts, click.user, click.blocks)
+        render_decision(services, result, click.where, click.user, click.blocks)
 
 
 def open_edit(services: Services, click: Click) -> None:
-    """Opens the edit modal pre-filled with the draft shown in the message; first thing after the ack."""
+    """The edit modal, pre-filled with the draft shown in the message, for someone who may edit."""
+    if not _may(services, click, "edit") or not _shows_current_text(services, click, "edit"):
+        return
     draft = views.draft_text_from_blocks(click.blocks) or ""
-    _open(services, click, views.edit_modal(draft, modal_metadata(click)))
+    _open(services, click, views.edit_modal(draft, binding_of(click).dumps()))
 
 
 def open_reject(services: Services, click: Click) -> None:
-    _open(services, click, views.reject_modal(modal_metadata(click)))
+    if _may(services, click, "reject"):
+        _open(services, click, views.reject_modal(binding_of(click).dumps()))
+
+
+def binding_of(click: Click) -> ModalBinding:
+    """What the modal opened by ``click`` belongs to (its ``private_metadata``)."""
+    return ModalBinding(
+        run=click.run_id,
+        channel=click.channel,
+        ts=click.message_ts,
+        thread=click.thread_ts,
+        by=click.user,
+        edits=draft_frame.shown_edits(click.blocks),
+    )
+
+
+def _may(services: Services, click: Click, action: Action) -> bool:
+    """Whether ``click.user`` may take ``action`` now; if not, they are told why (and it is recorded)."""
+    refusal = refusal_for(services, click.run_id, click.user, action)
+    if refusal is not None:
+        tell(services, click, refusal)
+    return refusal is None
+
+
+def refusal_for(services: Services, run_id: str, actor: str, action: Action) -> str | None:
+    """Why ``actor`` may not take ``action`` on the run now (recorded), or None."""
+    try:
+        run = services.store.get_run(run_id)
+        verdict = services.decisions.check(run, actor, action)
+    except RunNotFoundError:
+        return messages.run_not_found(action)
+    except AuditStoreError:
+        return store_failed(run_id)
+    return None if verdict.allowed else _refusal_text(run, action, verdict.reason)
+
+
+def _shows_current_text(services: Services, click: Click, action: Action) -> bool:
+    """False (after telling the clicker and redrawing the message) when the click came from a
+    rendering older than the latest edit: nobody approves or edits text they were not shown."""
+    try:
+        run = services.store.get_run(click.run_id)
+    except (RunNotFoundError, AuditStoreError):
+        return True  # the decision itself answers these
+    stale = stale_text(run, draft_frame.shown_edits(click.blocks))
+    if stale is None:
+        return True
+    _record_refusal(services, run.id, click.user, f"{action}: the draft was edited since it was shown")
+    tell(services, click, stale)
+    refresh_pending(services, run)
+    return False
+
+
+def stale_text(run: RunRecord, shown_edits: int) -> str | None:
+    """ "The draft was edited by X" when the run is under review and holds edits not yet shown."""
+    edits = earlier_edits(run)
+    if run.status not in AWAITING_REVIEW or shown_edits >= len(edits):
+        return None
+    return messages.draft_was_edited(edits[-1].actor)
 
 
 def _open(services: Services, click: Click, view: dict[str, Any]) -> None:
@@ -160,146 +185,61 @@ def _open(services: Services, click: Click, view: dict[str, Any]) -> None:
         code = slack_io.slack_error(exc)
         log.warning("modal not opened", extra={"run_id": click.run_id, "error": code})
         text = messages.modal_expired() if code == "expired_trigger_id" else messages.modal_failed(code or "")
-        slack_io.ephemeral(services.client, click.channel, click.user, text, thread_ts=click.thread_ts)
-
-
-# --- modal submissions ------------------------------------------------------------------------
-
-
-def edit_errors(view: Mapping[str, Any]) -> dict[str, str] | None:
-    """Field errors to show in the modal (checked before the ack), or None when it may close."""
-    edited, _ = views.edited_text_from_view(view)
-    return None if edited.strip() else {views.first_edit_block(): messages.EDIT_EMPTY}
-
-
-def submit_edit(services: Services, sub: Submission) -> None:
-    edited, shown = views.edited_text_from_view(sub.view)
-    result = _decide(
-        services,
-        sub.run_id,
-        sub.user,
-        "edit",
-        sub.channel,
-        sub.thread_ts,
-        edited_text=edited,
-        shown_draft=shown or None,
-    )
-    if result is not None:
-        _render(
-            services,
-            result,
-            sub.channel,
-            sub.message_ts,
-            sub.thread_ts,
-            sub.user,
-            (),
-            edited_text=services.engine.redactor.redact_secrets(edited),  # shown text never holds secrets
-        )
-
-
-def submit_reject(services: Services, sub: Submission) -> None:
-    reason, note = views.rejection_from_view(sub.view)
-    result = _decide(
-        services, sub.run_id, sub.user, "reject", sub.channel, sub.thread_ts, reason=reason, note=note
-    )
-    if result is not None:
-        _render(services, result, sub.channel, sub.message_ts, sub.thread_ts, sub.user, ())
+        tell(services, click, text)
 
 
 # --- shared -----------------------------------------------------------------------------------
 
 
-def _decide(
+def tell(services: Services, click: Click, text: str) -> None:
+    slack_io.ephemeral(services.client, click.channel, click.user, text, thread_ts=click.thread_ts)
+
+
+def decide(
     services: Services,
     run_id: str,
     actor: str,
     action: Action,
-    channel: str,
-    thread_ts: str | None,
+    where: tuple[str, str, str | None],
     **details: Any,
 ) -> DecisionResult | None:
     """The decision, or None after telling the actor why nothing was recorded."""
+    channel, _, thread_ts = where
     try:
         return services.decisions.decide(run_id, actor, action, **details)
     except NotAuthorizedError as exc:
-        text = _refusal_text(services, run_id, action, exc.reason)
+        text = _refusal_text_of(services, run_id, action, exc.reason)
     except RunNotFoundError:
-        text = messages.refused(action, "this run is not in the audit store this bot uses")
+        text = messages.run_not_found(action)
     except AuditStoreError:
-        reference = short_reference()
-        log.error("decision not recorded", extra={"run_id": run_id, "reference": reference})
-        text = messages.decision_failed(reference)
+        text = store_failed(run_id)
     slack_io.ephemeral(services.client, channel, actor, text, thread_ts=thread_ts)
     return None
 
 
-def _refusal_text(services: Services, run_id: str, action: Action, reason: str) -> str:
-    """A click on a decided run is told who decided ("already approved by @x"), not just "no"."""
+def store_failed(run_id: str) -> str:
+    reference = short_reference()
+    log.error("decision not recorded", extra={"run_id": run_id, "reference": reference})
+    return messages.decision_failed(reference)
+
+
+def _refusal_text_of(services: Services, run_id: str, action: Action, reason: str) -> str:
     try:
-        run = services.store.get_run(run_id)
+        return _refusal_text(services.store.get_run(run_id), action, reason)
     except AuditStoreError:
         return messages.refused(action, reason)
+
+
+def _refusal_text(run: RunRecord, action: Action, reason: str) -> str:
+    """A click on a decided run is told who decided ("already approved by @x"), not just "no"."""
     final = run.final_decision
     if run.status not in AWAITING_REVIEW and final is not None:
         return messages.already_decided(run.status, final.actor if final.actor != "lanebot" else None)
     return messages.refused(action, reason)
 
 
-def _render(
-    services: Services,
-    result: DecisionResult,
-    channel: str,
-    ts: str,
-    thread_ts: str | None,
-    actor: str,
-    original: Sequence[dict[str, Any]],
-    *,
-    edited_text: str | None = None,
-) -> None:
-    if not result.applied:
-        slack_io.ephemeral(
-            services.client,
-            channel,
-            actor,
-            messages.already_decided(result.status, result.decided_by),
-            thread_ts=thread_ts,
-        )
-        return
-    run = services.store.get_run(result.run_id)
-    services.on_decision(run.lane, result.action if result.completes else "approval")
-    channel, ts = run.slack_channel or channel, run.slack_draft_ts or ts
-    if not channel or not ts:
-        return
-    blocks = decision_blocks(run, result, original, edited_text)
+def _record_refusal(services: Services, run_id: str, actor: str, note: str) -> None:
     try:
-        slack_io.update(
-            services.client, channel, ts, messages.decision_fallback(result.status, run.lane), blocks
-        )
-    except SlackApiError as exc:
-        log.warning(
-            "draft message not updated after decision",
-            extra={"run_id": run.id, "error": slack_io.slack_error(exc)},
-        )
-
-
-def decision_blocks(
-    run: RunRecord, result: DecisionResult, original: Sequence[dict[str, Any]], edited_text: str | None
-) -> list[dict[str, Any]]:
-    """The draft message after ``result``: rebuilt from the click's blocks, or from the record."""
-    actor = result.decided_by or ""
-    facts = views.RunContext.of_record(run)
-    if not result.completes:
-        status = messages.partial_approval(actor, result.action)
-        return views.pending_message(
-            run.id, status, facts, original, edited_text, run.review_rule == "two_person"
-        )
-    delta = run.decided_at - run.drafted_at if run.decided_at and run.drafted_at else None
-    second = next(iter(run.approvals - {actor}), None)
-    if result.status == "rejected":
-        final = run.final_decision
-        text = messages.rejected(actor, delta, final.reason if final else None, final.note if final else None)
-        return views.closed_message(text, facts)
-    if result.status == "edited":
-        status = messages.edited(actor, delta, result.edit_distance, second)
-        return views.approved_message(status, facts, original, edited_text)
-    return views.approved_message(messages.approved(actor, delta, second), facts, original, None)
+        services.decisions.refuse(run_id, actor, note)
+    except AuditStoreError:
+        log.error("refused click not recorded", extra={"run_id": run_id})

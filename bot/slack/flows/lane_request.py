@@ -19,13 +19,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
 from bot.runtime.worker_pool import Admission
 from bot.slack import messages, slack_io, views
 from bot.slack.flows.services import Services, short_reference
+from bot.slack.payloads import SlashCommand
 from lanes.audit.records import NewRun, RunOutcome
 from lanes.config import LaneConfig
 from lanes.engine import starting_run
@@ -39,7 +39,8 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class LaneCommand:
     """A slash command as Slack sent it, reduced to what the flow needs. Slack sends ``&``, ``<`` and
-    ``>`` typed by the user as entities; ``text`` is what the person actually typed."""
+    ``>`` typed by the user as entities; ``text`` is what the person actually typed. Built only from
+    a validated ``SlashCommand``, so the user, channel, team and trigger id are never empty."""
 
     command: str
     text: str
@@ -51,21 +52,25 @@ class LaneCommand:
     retry_num: int = 0
 
     @classmethod
-    def from_payload(cls, body: Mapping[str, Any], headers: Mapping[str, Sequence[str]]) -> LaneCommand:
+    def from_payload(cls, payload: SlashCommand, headers: Mapping[str, Sequence[str]]) -> LaneCommand:
         retry = (headers.get("x-slack-retry-num") or ["0"])[0]
         return cls(
-            command=str(body.get("command", "")),
-            text=slack_io.unescape(str(body.get("text") or "")),
-            user=str(body.get("user_id", "")),
-            channel=str(body.get("channel_id", "")),
-            team=str(body.get("team_id", "")),
-            trigger_id=str(body.get("trigger_id", "")),
-            response_url=body.get("response_url"),
-            retry_num=int(retry) if str(retry).isdigit() else 0,
+            command=payload.command,
+            text=slack_io.unescape(payload.text),
+            user=payload.user_id,
+            channel=payload.channel_id,
+            team=payload.team_id,
+            trigger_id=payload.trigger_id,
+            response_url=payload.response_url,
+            retry_num=int(retry) if str(retry).isascii() and str(retry).isdigit() else 0,
         )
 
     @property
     def delivery_key(self) -> str:
+        """The idempotency key of this delivery (``slack:<team>:<trigger id>``); both parts are
+        required fields of the payload, so no two requests share a key by missing them."""
+        if not (self.team and self.trigger_id):
+            raise ValueError("a command without its team or trigger id has no delivery key")
         return f"slack:{self.team}:{self.trigger_id}"
 
 

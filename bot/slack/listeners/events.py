@@ -14,25 +14,28 @@ from slack_sdk.errors import SlackApiError
 
 from bot.slack import messages, slack_io, views
 from bot.slack.flows.services import Services
+from bot.slack.payloads import AppMention, EventCallback
 
 log = logging.getLogger(__name__)
 Listener = Callable[..., None]
 
 
 def app_mention(services: Services) -> Listener:
-    def on_app_mention(body: dict[str, Any], event: dict[str, Any]) -> None:
-        key = f"slack-event:{body.get('team_id', '')}:{body.get('event_id', '')}"
+    def on_app_mention(body: dict[str, Any]) -> None:
+        envelope = EventCallback.model_validate(body)
+        event = AppMention.model_validate(envelope.event)
+        key = f"slack-event:{envelope.team_id}:{envelope.event_id}"
         if not services.store.claim_event(key, services.clock()):
-            log.info("duplicate event delivery ignored", extra={"event_id": body.get("event_id")})
+            log.info("duplicate event delivery ignored", extra={"event_id": envelope.event_id})
             return
         text = messages.mention_reply()
         try:
             slack_io.post(
                 services.client,
-                str(event.get("channel", "")),
+                event.channel,
                 text,
                 views.plain_message(text),
-                thread_ts=event.get("thread_ts") or event.get("ts"),
+                thread_ts=event.thread_ts or event.ts,
             )
         except SlackApiError as exc:
             log.warning("mention reply not posted", extra={"error": slack_io.slack_error(exc)})
