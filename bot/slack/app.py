@@ -33,13 +33,9 @@ from bot.runtime.worker_pool import WorkerPool
 from bot.slack import ids
 from bot.slack.edge import PayloadGate, VerifiedRequests
 from bot.slack.flows.services import Services
-<<<<<<< HEAD
 from bot.slack.listeners import actions, commands, error_handler, events, modals
-=======
-from bot.slack.listeners import actions, commands, errors, events, modals
 from bot.slack.response_urls import ResponseOrigins
 from bot.slack.verification import SignatureCheck
->>>>>>> security
 from lanes.config import LanesConfig
 from lanes.decisions import DecisionService
 from lanes.engine import Engine

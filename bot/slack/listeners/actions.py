@@ -16,12 +16,8 @@ from bot.slack.flows import decision_clicks
 from bot.slack.flows import run_anyway as run_anyway_flow
 from bot.slack.flows.decision_clicks import Click
 from bot.slack.flows.services import Services
-<<<<<<< HEAD
 from bot.slack.listeners.error_handler import after_ack
-=======
-from bot.slack.listeners.errors import after_ack
 from bot.slack.payloads import BlockAction
->>>>>>> security
 
 Listener = Callable[..., None]
 Flow = Callable[[Services, Click], None]

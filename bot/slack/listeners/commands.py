@@ -15,12 +15,8 @@ from bot.slack import messages, slack_io, views
 from bot.slack.flows.audit_search import audit_search
 from bot.slack.flows.lane_request import LaneCommand, accept_command
 from bot.slack.flows.services import Services
-<<<<<<< HEAD
 from bot.slack.listeners.error_handler import after_ack
-=======
-from bot.slack.listeners.errors import after_ack
 from bot.slack.payloads import SlashCommand
->>>>>>> security
 
 Listener = Callable[..., None]
 

@@ -15,12 +15,8 @@ from bot.slack import ids, views
 from bot.slack.flows import decision_modals
 from bot.slack.flows.decision_modals import Submission
 from bot.slack.flows.services import Services
-<<<<<<< HEAD
 from bot.slack.listeners.error_handler import after_ack
-=======
-from bot.slack.listeners.errors import after_ack
 from bot.slack.payloads import ViewSubmission
->>>>>>> security
 
 Listener = Callable[..., None]
 
