@@ -23,7 +23,7 @@ from lanes.values import Attempt, AttemptKind
 log = logging.getLogger(__name__)
 
 
-def adapter_error(tier: str, spec: ModelSpec, exc: Exception) -> ProviderError:
+def adapter_error(spec: ModelSpec, exc: Exception) -> ProviderError:
     """What an adapter's unexpected exception becomes: not transient (a bug, not an outage), so
     the run fails cleanly with the attempt on record instead of losing it to a crash."""
     return ProviderError(
@@ -89,7 +89,7 @@ class AttemptRunner:
         except Exception as exc:  # an adapter bug: the call was made, so it is still an attempt
             latency = (self._monotonic() - started) * 1000
             log.exception("model adapter raised an unexpected error", extra={"tier": tier})
-            error = adapter_error(tier, spec, exc)
+            error = adapter_error(spec, exc)
             return AttemptResult(self._failed(kind, tier, spec, started_at, latency, error), error=error)
         latency = (self._monotonic() - started) * 1000
         cost = cost_usd(spec, completion.input_tokens, completion.output_tokens)

@@ -8,13 +8,13 @@ which run every request belongs to. The rules drive the real code paths:
 - ``start``: a request through the real ``Engine`` (the real OpenAI/Anthropic SDKs over HTTP):
   an answer, a transient failure then the fallback, both down, a body nobody can read, a refusal,
   failed checks with and without a good escalation, unstorable text, a budget stop;
-- ``decide``: approve / edit / reject through ``DecisionService`` as the lanes' owners and
+- ``approve`` / ``edit`` / ``reject``: through ``DecisionService`` as the lanes' owners and
   reviewers, the requester and a stranger, on an owner lane (support) and a two-person lane (code);
   ``race``: two approvers of a two-person run at the same instant, in two threads;
 - ``expire``: the clock moves and ``bot.runtime.review_deadlines.expire_due`` sweeps;
-- ``crash``: a run started (or queued) by an instance that then dies, an attempt on record;
-  ``start_live``/``finish_live``: a live instance's long run, which recovery must leave alone;
-  ``recover``: ``bot.runtime.recovery.Recovery.recover``.
+- ``start_elsewhere``: a run started (or queued) by another instance, an attempt on record; that
+  instance has crashed, or is alive and moves its run on (``advance_live``: adopt, draft);
+  ``recover``: ``bot.runtime.recovery.Recovery.recover`` takes the dead one's, never the live one's.
 
 After every step the invariants hold: every status change is an edge of ``TRANSITIONS``; once
 recovery ran, no run is in flight without a live owner; at most one final decision, and one
@@ -262,12 +262,19 @@ class LifecycleMachine(RuleBasedStateMachine):
             self.recovered = False
         self.runs[run.id] = Tracked("support", "U0ASKER", owner)
 
-    @precondition(lambda self: self._ids(lambda t: t.owner == LIVE and t.status == "running"))
+    @precondition(lambda self: self._ids(lambda t: t.owner == LIVE and t.status in IN_FLIGHT))
     @rule(data=st.data())
-    def finish_live(self, data: st.DataObject) -> None:
-        """The live instance's run ends with a draft, through the same transition as the engine's."""
-        run_id = data.draw(st.sampled_from(self._ids(lambda t: t.owner == LIVE and t.status == "running")))
+    def advance_live(self, data: st.DataObject) -> None:
+        """The live instance moves one of its runs on by one transition: a worker adopts a queued
+        one (``adopt``), a running one ends with a draft (``draft``, as the engine's do)."""
+        run_id = data.draw(st.sampled_from(self._ids(lambda t: t.owner == LIVE and t.status in IN_FLIGHT)))
         now = self.time.now
+        if self.runs[run_id].status == "queued":
+            adopted = NewRun(
+                id=run_id, lane="support", requester="U0ASKER", created_at=now, owner_instance=LIVE
+            )
+            assert self.store.adopt_queued_run(run_id, adopted)
+            return
         outcome = RunOutcome(
             finished_at=now, draft_text=f"{GOOD} (live).", expires_at=now + timedelta(hours=3)
         )
