@@ -34,10 +34,12 @@ from bot.core import Core, build_core
 from bot.groups import SlackGroupDirectory
 from bot.intake import IntakeJournal
 from bot.metrics import Metrics
+from bot.owner_alerts import OwnerAlerts
 from bot.settings import Settings
 from bot.worker import WorkerPool
 from lanes.config import LanesConfig
 from lanes.engine import utcnow
+from lanes.observe import Observers
 from lanes.providers.base import Provider
 
 log = logging.getLogger(__name__)
@@ -106,7 +108,8 @@ def build_runtime(
         instance=settings.instance_id,
     )
     metrics = Metrics()
-    core.engine.observer = metrics
+    alerts = OwnerAlerts(client, core.config.lanes, members=SlackGroupDirectory(client).members)
+    core.engine.observer = Observers(metrics, alerts)
     runtime_config = core.config.runtime
     pool = WorkerPool(runtime_config.workers, runtime_config.queue_limit)
     intake = IntakeJournal(core.store)

@@ -203,6 +203,7 @@ class Engine:
             sleep=self._sleep,
             prompts=plan.prompts,
             model_input=plan.model_input,
+            observer=self.observer,
         )
         try:
             outcome = execution.execute(plan.route)

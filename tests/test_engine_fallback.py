@@ -199,22 +199,65 @@ def test_anthropic_refusal_is_a_content_policy_stop(server, store, redactor):
     assert kinds(store, result.run_id) == [("first", "strong", "failed", "content_policy")]
 
 
-def test_auth_failure_is_not_retried_anywhere(server, store, redactor):
-    server.script(FAST, Auth())
+def _same_key_fallback(config):
+    """``config`` with the support lane's fallback served by OpenAI under the same key as ``fast``."""
+    local = ModelSpec(provider="openai", model=LOCAL, timeout_s=0.5)
+    return config.model_copy(update={"models": {**config.models, "local": local}})
+
+
+QUOTA = Status(
+    429,
+    message="You exceeded your current quota, please check your plan and billing details.",
+    error_type="insufficient_quota",
+    error_code="insufficient_quota",
+)
+
+
+@pytest.mark.parametrize(
+    ("failure", "reason_code"),
+    [(Auth(), "auth"), (Status(403), "auth"), (QUOTA, "quota"), (Status(402), "quota")],
+    ids=["401", "403", "insufficient-quota", "402"],
+)
+def test_rejected_key_or_exhausted_quota_falls_back_onto_other_credentials(
+    server, store, redactor, failure, reason_code
+):
+    server.script(FAST, failure)
+    server.script(LOCAL, Ok("Local draft."))
     engine = build_engine(rig_config(server), store, server, redactor)
 
     result = ask(engine, "support", "Hello")
 
+    assert result.status == "drafted" and result.route_kind == "fallback"
+    assert kinds(store, result.run_id) == [
+        ("first", "fast", "failed", reason_code),
+        ("fallback", "local", "ok", None),
+    ]
+    assert "OPENAI_API_KEY" in (result.fallback_reason or "")
+
+
+@pytest.mark.parametrize(
+    ("failure", "reason_code"), [(Auth(), "auth"), (QUOTA, "quota")], ids=["401", "insufficient-quota"]
+)
+def test_config_fault_with_the_same_credentials_on_the_fallback_fails_clearly(
+    server, store, redactor, failure, reason_code
+):
+    server.script(FAST, failure)
+    engine = build_engine(_same_key_fallback(rig_config(server)), store, server, redactor)
+
+    result = ask(engine, "support", "Hello")
+
     assert result.status == "failed" and result.draft is None
-    assert kinds(store, result.run_id) == [("first", "fast", "failed", "auth")]
-    assert server.requests_for(LOCAL) == []
+    assert kinds(store, result.run_id) == [("first", "fast", "failed", reason_code)]
+    assert "OPENAI_API_KEY" in result.message and "same credentials" in result.message
+    assert server.requests_for(LOCAL) == [], "the same key would fail the same way"
+    assert store.get_run(result.run_id).status == "failed"
 
 
 def test_missing_api_key_fails_with_the_variable_to_set(server, store, redactor):
     from lanes.engine import Engine
     from lanes.providers.registry import build_providers
 
-    config = rig_config(server)
+    config = _same_key_fallback(rig_config(server))
     env = server.env(openai_key=None)
     engine = Engine(config, store, build_providers(config, env), redactor=redactor)
 
@@ -222,6 +265,20 @@ def test_missing_api_key_fails_with_the_variable_to_set(server, store, redactor)
 
     assert result.status == "failed"
     assert "OPENAI_API_KEY" in result.message
+    assert server.requests == []
+
+
+def test_missing_api_key_on_one_provider_uses_a_fallback_that_needs_none(server, store, redactor):
+    from lanes.engine import Engine
+    from lanes.providers.registry import build_providers
+
+    config = rig_config(server)
+    engine = Engine(config, store, build_providers(config, server.env(openai_key=None)), redactor=redactor)
+
+    result = ask(engine, "support", "Hello")
+
+    assert result.status == "drafted" and result.route_kind == "fallback"
+    assert "OPENAI_API_KEY" in (result.fallback_reason or "")
     assert server.requests_for(FAST) == []
 
 
