@@ -806,9 +806,11 @@ def test_unknown_fields_and_block_types_are_ignored(wire: Wire, server: ModelSer
          TransientError, "rate_limited"),
         ("anthropic", {"type": "error", "error": {"type": "authentication_error", "message": "bad key"}},
          AuthError, "auth"),
+        ("anthropic", {"error": {"type": "timeout_error", "message": "Upstream timed out"}}, TransientError,
+         "timeout"),
     ],
     ids=["openai-overloaded", "openai-bad-key", "ollama-string", "anthropic-overloaded",
-         "anthropic-rate-limit", "anthropic-bad-key"],
+         "anthropic-rate-limit", "anthropic-bad-key", "gateway-envelope-without-type"],
 )  # fmt: skip
 def test_error_envelope_inside_a_200_is_that_error(
     server: ModelServer,

@@ -127,7 +127,9 @@ class AnthropicMessagesProvider:
     def _completion(self, data: Any, label: str) -> Completion:
         """The answer as Anthropic reported it; refusals, overflows, error envelopes and empty or
         unreadable answers become errors."""
-        if isinstance(data, dict) and data.get("type") == "error":
+        if isinstance(data, dict) and (
+            data.get("type") == "error" or ("error" in data and "content" not in data)
+        ):
             raise self._failure(None, data, {}, label, "an error with no message")
         message = parse_body(MessageBody, data, label)
         stopped = finish_failure(message.stop_reason, label=label, why=_stop_why(message))

@@ -19,18 +19,6 @@ every wire protocol); what the engine does next with each class is ``classify.ne
 
 from __future__ import annotations
 
-TRANSIENT_REASONS = frozenset(
-    {
-        "timeout",
-        "connection",
-        "rate_limited",
-        "server_error",
-        "empty_answer",
-        "malformed_response",
-        "adapter_error",
-    }
-)
-
 
 class ProviderError(Exception):
     """A model call failed; ``reason_code`` is what the audit trail records."""

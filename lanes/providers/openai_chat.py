@@ -186,9 +186,12 @@ def _answer_text(choice: ChatChoice, label: str) -> str:
     """The choice's text; a refusal, a content filter stop or an empty answer is an error."""
     if choice.message.refusal:
         raise ContentPolicyError(f"{label} refused: {safe_message(choice.message.refusal)}")
-    stopped = finish_failure(
-        choice.finish_reason, label=label, why="the provider's content filter stopped the answer"
+    why = (
+        "the provider's content filter stopped the answer"
+        if choice.finish_reason == "content_filter"
+        else f"the answer stopped with finish_reason {choice.finish_reason}"
     )
+    stopped = finish_failure(choice.finish_reason, label=label, why=why)
     if stopped is not None:
         raise stopped
     text = choice.message.content or ""
