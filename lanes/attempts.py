@@ -2,9 +2,13 @@
 
 The caller always gets an ``Attempt`` back (with the completion, or with the mapped provider
 error) and never an exception from a provider, because a failing model is an outcome to record
-and route around, not a crash. That holds for an adapter bug too (an exception that is not a
-``ProviderError``): the call was made, so it is recorded, as ``internal_error``. Failed attempts
-carry no tokens and no cost: they were not completions, so they are not billed as such.
+and route around, not a crash. Adapters map what they expect (``lanes.providers.errors``);
+anything else they raise (a bug in an adapter or an SDK) is caught here, at the edge, and becomes
+a transient ``adapter_error``: logged with its traceback at debug level only (an exception's text
+may quote the request), recorded by type name, and worth one try on the fallback.
+
+Failed attempts carry no tokens and no cost: they were not completions, so they are not billed
+as such.
 """
 
 from __future__ import annotations
@@ -17,20 +21,10 @@ from datetime import datetime
 from lanes.config import ModelSpec
 from lanes.pricing import cost_usd
 from lanes.providers.base import Completion, CompletionRequest, Provider
-from lanes.providers.errors import ProviderError
+from lanes.providers.errors import ProviderError, TransientError
 from lanes.values import Attempt, AttemptKind
 
 log = logging.getLogger(__name__)
-
-
-def adapter_error(spec: ModelSpec, exc: Exception) -> ProviderError:
-    """What an adapter's unexpected exception becomes: not transient (a bug, not an outage), so
-    the run fails cleanly with the attempt on record instead of losing it to a crash."""
-    return ProviderError(
-        f"lanebot could not handle the answer of {spec.provider} {spec.model} ({type(exc).__name__}); "
-        "the call is recorded: report the run id",
-        reason_code="internal_error",
-    )
 
 
 @dataclass(frozen=True)
@@ -58,8 +52,8 @@ class AttemptRunner:
         monotonic: Callable[[], float],
         scrub: Callable[[str], str] = str,
     ) -> None:
-        """``scrub`` removes secrets from a provider's error text before it is recorded (the
-        engine passes its redactor's ``redact_secrets``): providers echo requests in errors."""
+        """``scrub`` removes secrets from a provider's error text before it travels on (the engine
+        passes its redactor's ``redact_secrets``): providers echo requests in their errors."""
         self._models = models
         self._scrub = scrub
         self._providers = providers
@@ -86,13 +80,13 @@ class AttemptRunner:
             log.warning("model call failed", extra={"tier": tier, "reason_code": exc.reason_code})
             exc.message = self._scrub(exc.message)  # it travels on: run error, reasons, Slack
             return AttemptResult(self._failed(kind, tier, spec, started_at, latency, exc), error=exc)
-        except Exception as exc:  # an adapter bug: the call was made, so it is still an attempt
+        except Exception as exc:  # the edge: nothing a provider raises may end the run
             latency = (self._monotonic() - started) * 1000
-            log.exception("model adapter raised an unexpected error", extra={"tier": tier})
-            error = adapter_error(spec, exc)
+            error = unexpected_error(exc, tier, spec)
+            error.message = self._scrub(error.message)
             return AttemptResult(self._failed(kind, tier, spec, started_at, latency, error), error=error)
         latency = (self._monotonic() - started) * 1000
-        cost = cost_usd(spec, completion.input_tokens, completion.output_tokens)
+        cost = _cost(spec, completion)
         attempt = Attempt(
             kind=kind,
             tier=tier,
@@ -131,3 +125,26 @@ class AttemptRunner:
             reason_code=exc.reason_code,
             error=exc.message[:500],
         )
+
+
+def unexpected_error(exc: Exception, tier: str, spec: ModelSpec) -> TransientError:
+    """A ``ProviderError`` for an exception no adapter mapped; its text is not kept (it may quote
+    the prompt or a key), only its type."""
+    name = type(exc).__name__
+    log.warning("model call raised unexpectedly", extra={"tier": tier, "error_type": name})
+    log.debug("model call raised unexpectedly", extra={"tier": tier}, exc_info=exc)
+    return TransientError(
+        f"the {spec.provider} adapter failed unexpectedly ({name}) calling {spec.model}; "
+        "this is a lanebot bug: please report it with the run id",
+        reason_code="adapter_error",
+    )
+
+
+def _cost(spec: ModelSpec, completion: Completion) -> float | None:
+    """The call's price, ``None`` (unknown) if the pricing catalogue cannot say: a draft is never
+    lost to a pricing failure."""
+    try:
+        return cost_usd(spec, completion.input_tokens, completion.output_tokens)
+    except Exception:
+        log.warning("pricing failed; the cost is recorded as unknown", extra={"model": spec.model})
+        return None

@@ -206,6 +206,7 @@ class Engine:
             sleep=self._sleep,
             prompts=plan.prompts,
             model_input=plan.model_input,
+            observer=self.observer,
         )
         try:
             outcome = self._execute(plan, execution)

@@ -12,7 +12,9 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import re
+import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,7 +28,20 @@ from rapidfuzz.distance import Levenshtein
 from bot.cli import main
 from lanes.providers.offline import BANNER
 from storage.migrate import head_revision
-from tests.fakes.model_servers import TEST_OPENAI_KEY, ContentPolicy, ModelServer, Ok, Status
+from tests.fakes.model_servers import (
+    REMOVE,
+    TEST_OPENAI_KEY,
+    Auth,
+    ContentPolicy,
+    Drip,
+    Html,
+    ModelServer,
+    Ok,
+    Raw,
+    Reshaped,
+    Status,
+    Truncated,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 FAST, LOCAL = "gpt-5-mini", "llama3.1:8b"
@@ -354,6 +369,77 @@ def test_ask_guesses_a_mistyped_lane(cli: Cli, lane: str, message: str) -> None:
     result = cli("ask", lane, "hello", "--offline")
 
     assert (result.code, result.out, result.err) == (1, "", message)
+
+
+# --- ask as a process: what a person sees when a model misbehaves ---------------------------------
+def lanebot_ask(
+    cli: Cli, server: ModelServer, tmp_path: Path, text: str, fast_timeout_s: int = 15
+) -> Outcome:
+    """``lanebot ask support TEXT --json`` as its own process, every tier sent to ``server`` (as a
+    deployment's environment would); every tier times out after 15 s, ``fast`` after ``fast_timeout_s``."""
+    config = tmp_path / "lanes-online.toml"
+    source = (ROOT / "lanes.toml").read_text(encoding="utf-8")
+    source = source.replace("http://localhost:11434/v1", server.openai_base_url)
+    source = re.sub(r"timeout_s = \d+", "timeout_s = 15", source)
+    config.write_text(source.replace("timeout_s = 15", f"timeout_s = {fast_timeout_s}", 1), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LANEBOT_", "OPENAI_", "ANTHROPIC_"))}
+    env |= {**server.env(), "PYTHONPATH": str(ROOT), "DATABASE_URL": cli.database}
+    argv = [sys.executable, "-m", "bot.cli", "ask", "support", text, "--json", "--config", str(config)]
+    done = subprocess.run(argv, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    return Outcome(done.returncode, done.stdout, done.stderr)
+
+
+@pytest.mark.parametrize(
+    ("first", "fallback", "code", "status", "reasons"),
+    [
+        (Truncated(), Ok("Fallback draft."), 0, "drafted", ["malformed_response", None]),
+        (Html(), Raw(b""), 1, "failed", ["malformed_response", "malformed_response"]),
+        (Drip(0.05), Ok("Fallback draft."), 0, "drafted", ["timeout", None]),
+        (Auth(), Reshaped({"choices.0.message": REMOVE}), 1, "failed", ["auth", "malformed_response"]),
+    ],
+    ids=["truncated-json-then-ok", "html-then-empty-body", "drip-fed-then-ok", "bad-key-then-wrong-shape"],
+)
+def test_ask_process_exits_as_documented_with_every_attempt_recorded_and_no_traceback(
+    cli: Cli, server: ModelServer, tmp_path: Path, first: Any, fallback: Any, code: int, status: str,
+    reasons: list[str | None],
+) -> None:  # fmt: skip
+    server.script(FAST, first)
+    server.script(LOCAL, fallback)
+
+    slow = isinstance(first, Drip)  # a short deadline only where it is the point
+    result = lanebot_ask(cli, server, tmp_path, "Where is my parcel?", fast_timeout_s=1 if slow else 15)
+
+    assert "Traceback" not in result.err, result.err
+    assert result.code == code, result.err
+    data = result.json()
+    assert data["status"] == status and [a["reason_code"] for a in data["attempts"]] == reasons
+    lineage = cli.lineage(data["run_id"])
+    assert lineage["status"] == status
+    assert [(a["kind"], a["reason_code"]) for a in lineage["attempts"]] == [
+        ("first", reasons[0]),
+        ("fallback", reasons[1]),
+    ]
+    if status == "failed":
+        assert data["draft"] is None and "fallback local failed too" in data["message"]
+
+
+def test_ask_process_sends_a_refusal_after_an_honoured_retry_to_a_human(
+    cli: Cli, server: ModelServer, tmp_path: Path
+) -> None:
+    server.script(FAST, Status(429, retry_after=0.1), ContentPolicy("Flagged: violence"))
+
+    result = lanebot_ask(cli, server, tmp_path, "Hello there")
+
+    assert "Traceback" not in result.err, result.err
+    assert result.code == 3
+    data = result.json()
+    assert data["status"] == "needs_human" and data["draft"] is None
+    assert [(a["kind"], a["reason_code"]) for a in data["attempts"]] == [
+        ("first", "rate_limited"),
+        ("retry", "content_policy"),
+    ]
+    assert server.requests_for(LOCAL) == [], "a refusal goes to a person, not to another model"
+    assert cli.lineage(data["run_id"])["status"] == "needs_human"
 
 
 # --- audit ----------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import json
 import math
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -41,10 +42,13 @@ from lanes.providers import (
     build_providers,
 )
 from lanes.providers.anthropic_messages import JSON_INSTRUCTION
+from lanes.providers.classify import RULES, Kind, Step, WireError, classify, error_for, next_step, wire_error
+from lanes.providers.errors import QuotaError
 from lanes.providers.offline import extract_input
 from lanes.providers.openai_chat import NO_KEY_PLACEHOLDER
 from tests.fakes import (
     ANY,
+    REMOVE,
     TEST_ANTHROPIC_KEY,
     TEST_OPENAI_KEY,
     Auth,
@@ -52,16 +56,22 @@ from tests.fakes import (
     ContentPolicy,
     ContextLength,
     Delay,
+    Drip,
     Dynamic,
     Echo,
     Empty,
+    ErrorBody,
     Gate,
     Hang,
+    Html,
     Json,
     ModelServer,
     Ok,
+    Raw,
     Reset,
+    Reshaped,
     Status,
+    Truncated,
 )
 
 SHORT_TIMEOUT_S = 0.3
@@ -660,3 +670,454 @@ def test_gate_holds_calls_in_flight_until_released(server: ModelServer, wires: d
         caller.join(timeout=10)
 
     assert sorted(results) == ["call 0", "call 1", "call 2"]
+
+
+# --- a 200 we cannot read is a failed attempt, never a crash -----------------------------------------
+GARBAGE_200 = [
+    pytest.param(Truncated(), "line 1 column", id="json-cut-off"),
+    pytest.param(Html(), "HTML page: 502 Bad Gateway", id="proxy-html-page"),
+    pytest.param(Raw(b""), "empty body", id="empty-body"),
+    pytest.param(Raw(b"   \n"), "empty body", id="blank-body"),
+    pytest.param(Raw(b"upstream connect error", content_type="text/plain"), "line 1 column", id="text"),
+    pytest.param(Raw(b"\xff\xfe\x00garbage"), "not UTF-8", id="not-utf8"),
+    pytest.param(Raw(b"[]"), "wrong shape", id="json-list"),
+    pytest.param(Raw(b"42"), "wrong shape", id="json-number"),
+    pytest.param(Raw(b"null"), "wrong shape", id="json-null"),
+    pytest.param(Raw(b'{"id": "x"}'), "wrong shape", id="no-answer-fields"),
+]
+
+
+@pytest.mark.parametrize(("behaviour", "said"), GARBAGE_200)
+def test_unreadable_200_is_a_malformed_response(
+    wire: Wire, server: ModelServer, behaviour: Behaviour, said: str
+) -> None:
+    server.script(wire.model, behaviour)
+
+    with pytest.raises(TransientError) as caught:
+        wire.provider.complete(ask(wire.model, prompt="PROMPT-TEXT-7f3a"))
+
+    assert caught.value.reason_code == "malformed_response"
+    assert caught.value.status_code == 200
+    assert said in caught.value.message and "proxy" in caught.value.message
+    assert "PROMPT-TEXT-7f3a" not in caught.value.message
+    assert "<" not in caught.value.message, "an HTML page is named, not pasted"
+
+
+WRONG_SHAPES = {
+    "openai": [
+        pytest.param({"choices": REMOVE}, "choices: field required", id="no-choices"),
+        pytest.param({"choices": "none"}, "choices: input should be a valid list", id="choices-text"),
+        pytest.param({"choices.0": "x"}, "choices.0", id="choice-text"),
+        pytest.param({"choices.0.message": REMOVE}, "choices.0.message: field required", id="no-message"),
+        pytest.param({"choices.0.message.content": 42}, "choices.0.message.content", id="content-number"),
+        pytest.param({"choices.0.message.content": ["a"]}, "choices.0.message.content", id="content-list"),
+        pytest.param({"choices.0.finish_reason": 3}, "choices.0.finish_reason", id="finish-number"),
+        pytest.param({"usage.prompt_tokens": "12"}, "usage.prompt_tokens", id="tokens-text"),
+        pytest.param({"usage.completion_tokens": -5}, "usage.completion_tokens", id="tokens-negative"),
+        pytest.param({"usage.prompt_tokens": True}, "usage.prompt_tokens", id="tokens-bool"),
+        pytest.param({"model": 7}, "model", id="model-number"),
+    ],
+    "anthropic": [
+        pytest.param({"content": REMOVE}, "content: field required", id="no-content"),
+        pytest.param({"content": None}, "content: input should be a valid list", id="content-null"),
+        pytest.param({"content": "hi"}, "content: input should be a valid list", id="content-text"),
+        pytest.param({"content.0.text": 42}, "text block without text", id="text-number"),
+        pytest.param({"content.0.type": REMOVE}, "content.0.type", id="block-untyped"),
+        pytest.param({"type": "completion"}, "type", id="not-a-message"),
+        pytest.param({"usage.input_tokens": "12"}, "usage.input_tokens", id="tokens-text"),
+        pytest.param({"usage.output_tokens": REMOVE}, "usage.output_tokens", id="tokens-missing"),
+        pytest.param({"stop_reason": ["end_turn"]}, "stop_reason", id="stop-list"),
+    ],
+}
+
+
+@pytest.mark.parametrize(("changes", "field"), WRONG_SHAPES["openai"])
+def test_openai_body_of_the_wrong_shape_names_the_field(
+    server: ModelServer, wires: dict[str, Wire], changes: dict[str, object], field: str
+) -> None:
+    server.script("gpt-5-mini", Reshaped(changes))
+
+    with pytest.raises(TransientError) as caught:
+        wires["openai"].provider.complete(ask("gpt-5-mini"))
+
+    assert caught.value.reason_code == "malformed_response"
+    assert field in caught.value.message.lower()
+
+
+@pytest.mark.parametrize(("changes", "field"), WRONG_SHAPES["anthropic"])
+def test_anthropic_body_of_the_wrong_shape_names_the_field(
+    server: ModelServer, wires: dict[str, Wire], changes: dict[str, object], field: str
+) -> None:
+    server.script("claude-sonnet-4-6", Reshaped(changes))
+
+    with pytest.raises(TransientError) as caught:
+        wires["anthropic"].provider.complete(ask("claude-sonnet-4-6"))
+
+    assert caught.value.reason_code == "malformed_response"
+    assert field in caught.value.message.lower()
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"choices.0.message.content": None, "content": []},
+        {"choices.0.message.content": "", "content.0.text": ""},
+        {"choices.0.message.content": "  \n", "content.0.text": " \n "},
+        {"choices": [], "content.0.type": "thinking"},
+    ],
+    ids=["null", "empty", "blank", "nothing-to-read"],
+)
+def test_empty_content_is_an_empty_answer(
+    wire: Wire, server: ModelServer, changes: dict[str, object]
+) -> None:
+    server.script(wire.model, Reshaped(changes))
+
+    with pytest.raises(TransientError) as caught:
+        wire.provider.complete(ask(wire.model))
+
+    assert caught.value.reason_code == "empty_answer"
+
+
+def test_missing_usage_is_an_answer_with_unknown_tokens(wire: Wire, server: ModelServer) -> None:
+    server.script(wire.model, Reshaped({"usage": REMOVE, "id": REMOVE}, text="Still an answer."))
+
+    completion = wire.provider.complete(ask(wire.model))
+
+    assert completion.text == "Still an answer."
+    assert (completion.input_tokens, completion.output_tokens, completion.response_id) == (None, None, None)
+
+
+def test_unknown_fields_and_block_types_are_ignored(wire: Wire, server: ModelServer) -> None:
+    server.script(wire.model, Reshaped({"brand_new_field": {"x": 1}, "choices.0.logprobs": {"y": 2}}))
+
+    assert wire.provider.complete(ask(wire.model)).text == "Test answer."
+
+
+@pytest.mark.parametrize(
+    ("wire_name", "body", "error", "reason_code"),
+    [
+        ("openai", {"error": {"message": "The server is overloaded", "type": "server_error"}}, TransientError,
+         "server_error"),
+        ("openai", {"error": {"message": "Incorrect API key", "code": "invalid_api_key"}}, AuthError, "auth"),
+        ("openai", {"error": "upstream model crashed"}, TransientError, "server_error"),
+        ("anthropic", {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}},
+         TransientError, "server_error"),
+        ("anthropic", {"type": "error", "error": {"type": "rate_limit_error", "message": "Slow down"}},
+         TransientError, "rate_limited"),
+        ("anthropic", {"type": "error", "error": {"type": "authentication_error", "message": "bad key"}},
+         AuthError, "auth"),
+        ("anthropic", {"error": {"type": "timeout_error", "message": "Upstream timed out"}}, TransientError,
+         "timeout"),
+    ],
+    ids=["openai-overloaded", "openai-bad-key", "ollama-string", "anthropic-overloaded",
+         "anthropic-rate-limit", "anthropic-bad-key", "gateway-envelope-without-type"],
+)  # fmt: skip
+def test_error_envelope_inside_a_200_is_that_error(
+    server: ModelServer,
+    wires: dict[str, Wire],
+    wire_name: str,
+    body: dict[str, object],
+    error: type[Exception],
+    reason_code: str,
+) -> None:
+    wire = wires[wire_name]
+    server.script(wire.model, ErrorBody(200, body))
+
+    with pytest.raises(error) as caught:
+        wire.provider.complete(ask(wire.model))
+
+    assert getattr(caught.value, "reason_code", None) == reason_code
+
+
+# --- a deadline for the whole call ---------------------------------------------------------------
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    "behaviour",
+    [Drip(0.02), Drip(0.02, headers=True), Hang()],
+    ids=["drips-the-body", "drips-the-headers", "never-answers"],
+)
+def test_the_timeout_is_a_deadline_for_the_whole_call(
+    wire: Wire, server: ModelServer, behaviour: Behaviour
+) -> None:
+    """Each dripped byte resets a per-read timeout; only a deadline on the call stops it. The
+    bound below is ten times the timeout: it proves the call ended, it does not time it."""
+    server.script(wire.model, behaviour)
+    started = time.monotonic()
+
+    with pytest.raises(TransientError) as caught:
+        wire.provider.complete(ask(wire.model, timeout_s=SHORT_TIMEOUT_S))
+
+    assert caught.value.reason_code == "timeout"
+    assert time.monotonic() - started < 10 * SHORT_TIMEOUT_S
+    assert wire.provider.complete(ask(wire.model)).text, "the next call gets a fresh connection"
+
+
+def test_a_deadline_leaves_calls_on_other_threads_alone(server: ModelServer, wires: dict[str, Wire]) -> None:
+    release = threading.Event()
+    server.script("gpt-5-mini", Gate(release, then=Ok("slow but in time")))
+    slow: list[str] = []
+    caller = threading.Thread(
+        target=lambda: slow.append(wires["openai"].provider.complete(ask("gpt-5-mini", timeout_s=30)).text)
+    )
+    caller.start()
+    server.wait_for_requests(1)
+    server.script("gpt-5-mini", Drip(0.02))
+
+    with pytest.raises(TransientError):
+        wires["openai"].provider.complete(ask("gpt-5-mini", timeout_s=SHORT_TIMEOUT_S))
+    release.set()
+    caller.join(timeout=10)
+
+    assert slow == ["slow but in time"]
+
+
+# --- every provider's documented error shapes ------------------------------------------------------
+CONTEXT_VLLM = (
+    "This model's maximum context length is 4096 tokens. However, you requested 5000 tokens "
+    "(4000 in the messages, 1000 in the completion). Please reduce the length of the messages or completion."
+)
+AZURE_FILTERED = (
+    "The response was filtered due to the prompt triggering Azure OpenAI's content management policy. "
+    "Please modify your prompt and retry."
+)
+AZURE_FILTER_RESULT = {
+    "hate": {"filtered": False, "severity": "safe"},
+    "violence": {"filtered": True, "severity": "medium"},
+}
+OPENAI_SHAPES = [
+    pytest.param(
+        ErrorBody(400, {"error": {"message": "This model's maximum context length is 128000 tokens.",
+                                  "type": "invalid_request_error", "param": "messages",
+                                  "code": "context_length_exceeded"}}),
+        ContextLengthError, "context_length", id="openai-context_length_exceeded"),
+    pytest.param(
+        Status(400, message="Your request was rejected by our safety system.", error_code="content_filter"),
+        ContentPolicyError, "content_policy", id="openai-content_filter"),
+    pytest.param(
+        Status(400, message="Your request was rejected as a result of our safety system.",
+               error_code="content_policy_violation"),
+        ContentPolicyError, "content_policy", id="openai-content_policy_violation"),
+    pytest.param(
+        Status(429, message="You exceeded your current quota, please check your plan and billing details.",
+               error_type="insufficient_quota", error_code="insufficient_quota"),
+        QuotaError, "quota", id="openai-insufficient_quota"),
+    pytest.param(Auth(), AuthError, "auth", id="openai-invalid_api_key"),
+    pytest.param(Status(429, error_code="rate_limit_exceeded"), TransientError, "rate_limited",
+                 id="openai-rate_limit_exceeded"),
+    pytest.param(Status(500, error_type="server_error"), TransientError, "server_error",
+                 id="openai-server_error"),
+    pytest.param(Status(409, message="The engine is currently overloaded"), TransientError, "server_error",
+                 id="openai-409"),
+    pytest.param(
+        ErrorBody(400, {"error": {"message": AZURE_FILTERED, "type": None, "param": "prompt",
+                                  "code": "content_filter", "status": 400,
+                                  "innererror": {"code": "ResponsibleAIPolicyViolation",
+                                                 "content_filter_result": AZURE_FILTER_RESULT}}}),
+        ContentPolicyError, "content_policy", id="azure-content_filter"),
+    pytest.param(
+        ErrorBody(400, {"error": {"message": "Blocked.", "code": "invalid_request",
+                                  "innererror": {"code": "ResponsibleAIPolicyViolation"}}}),
+        ContentPolicyError, "content_policy", id="azure-innererror-only"),
+    pytest.param(
+        ErrorBody(400, {"error": {"message": "This model's maximum context length is 8192 tokens. However, "
+                                  "your messages resulted in 9000 tokens.", "type": "invalid_request_error",
+                                  "param": "messages", "code": "context_length_exceeded"}}),
+        ContextLengthError, "context_length", id="azure-context_length_exceeded"),
+    pytest.param(
+        ErrorBody(429, {"error": {"code": "429", "message": "Requests to the ChatCompletions_Create "
+                                  "Operation have exceeded token rate limit. Please retry after 2 seconds."}},
+                  retry_after=2),
+        TransientError, "rate_limited", id="azure-429"),
+    pytest.param(
+        ErrorBody(401, {"error": {"code": "401", "message": "Access denied due to invalid subscription key "
+                                  "or wrong API endpoint."}}),
+        AuthError, "auth", id="azure-401"),
+    pytest.param(
+        ErrorBody(400, {"object": "error", "message": CONTEXT_VLLM, "type": "BadRequestError", "param": None,
+                        "code": 400}),
+        ContextLengthError, "context_length", id="vllm-object-error"),
+    pytest.param(
+        ErrorBody(400, {"error": {"message": CONTEXT_VLLM, "type": "BadRequestError", "param": None,
+                                  "code": 400}}),
+        ContextLengthError, "context_length", id="vllm-error-envelope"),
+    pytest.param(
+        ErrorBody(404, {"error": 'model "llama3.1:8b" not found, try pulling it first'}),
+        BadRequestError, "model_not_found", id="ollama-native-not-found"),
+    pytest.param(
+        ErrorBody(404, {"error": {"message": 'model "llama3.1:8b" not found, try pulling it first',
+                                  "type": "api_error", "param": None, "code": None}}),
+        BadRequestError, "model_not_found", id="ollama-openai-not-found"),
+    pytest.param(
+        ErrorBody(500, {"error": "llama runner process has terminated: signal: killed"}),
+        TransientError, "server_error", id="ollama-runner-died"),
+    pytest.param(
+        ErrorBody(400, {"error": "the input length exceeds the context length"}),
+        ContextLengthError, "context_length", id="ollama-context"),
+    pytest.param(Html(status=502), TransientError, "server_error", id="gateway-html-502"),
+]  # fmt: skip
+ANTHROPIC_SHAPES = [
+    pytest.param(Status(400, message="prompt is too long: 208317 tokens > 200000 maximum"),
+                 ContextLengthError, "context_length", id="prompt-is-too-long"),
+    pytest.param(
+        Status(400, message="input length and `max_tokens` exceed context limit: 197626 + 8192 > 200000, "
+                            "decrease input length or `max_tokens` and try again"),
+        ContextLengthError, "context_length", id="input-and-max-tokens-exceed-context-limit"),
+    pytest.param(Status(400, message="Output blocked by content filtering policy"),
+                 ContentPolicyError, "content_policy", id="output-blocked"),
+    pytest.param(Status(400, message="Output blocked by content\n     filtering policy"),
+                 ContentPolicyError, "content_policy", id="output-blocked-wrapped"),
+    pytest.param(Status(529), TransientError, "server_error", id="overloaded_error-529"),
+    pytest.param(Status(429), TransientError, "rate_limited", id="rate_limit_error"),
+    pytest.param(Status(401), AuthError, "auth", id="authentication_error"),
+    pytest.param(Status(403), AuthError, "auth", id="permission_error"),
+    pytest.param(Status(500), TransientError, "server_error", id="api_error"),
+    pytest.param(Status(504), TransientError, "timeout", id="timeout_error"),
+    pytest.param(Status(402), QuotaError, "quota", id="billing_error"),
+    pytest.param(
+        Status(400, message="Your credit balance is too low to access the Anthropic API. Please go to "
+                            "Plans & Billing to upgrade or purchase credits."),
+        QuotaError, "quota", id="credit-balance-too-low"),
+    pytest.param(Status(413), BadRequestError, "bad_request", id="request_too_large"),
+    pytest.param(Status(404), BadRequestError, "model_not_found", id="not_found_error"),
+    pytest.param(ContentPolicy("Declined"), ContentPolicyError, "content_policy", id="stop_reason-refusal"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("behaviour", "error", "reason_code"), OPENAI_SHAPES)
+def test_openai_compatible_error_shapes(
+    server: ModelServer,
+    wires: dict[str, Wire],
+    behaviour: Behaviour,
+    error: type[Exception],
+    reason_code: str,
+) -> None:
+    server.script("gpt-5-mini", behaviour)
+
+    with pytest.raises(error) as caught:
+        wires["openai"].provider.complete(ask("gpt-5-mini"))
+
+    assert type(caught.value) is error and getattr(caught.value, "reason_code", None) == reason_code
+
+
+@pytest.mark.parametrize(("behaviour", "error", "reason_code"), ANTHROPIC_SHAPES)
+def test_anthropic_error_shapes(
+    server: ModelServer,
+    wires: dict[str, Wire],
+    behaviour: Behaviour,
+    error: type[Exception],
+    reason_code: str,
+) -> None:
+    server.script("claude-sonnet-4-6", behaviour)
+
+    with pytest.raises(error) as caught:
+        wires["anthropic"].provider.complete(ask("claude-sonnet-4-6"))
+
+    assert type(caught.value) is error and getattr(caught.value, "reason_code", None) == reason_code
+
+
+def test_azure_rate_limit_keeps_its_retry_after(server: ModelServer, wires: dict[str, Wire]) -> None:
+    server.script("gpt-5-mini", ErrorBody(429, {"error": {"code": "429", "message": "Retry later."}}, 2))
+
+    with pytest.raises(TransientError) as caught:
+        wires["openai"].provider.complete(ask("gpt-5-mini"))
+
+    assert caught.value.retry_after_s == 2.0
+
+
+def test_proxy_error_page_is_named_not_pasted(server: ModelServer, wires: dict[str, Wire]) -> None:
+    server.script("gpt-5-mini", Html(status=502))
+
+    with pytest.raises(TransientError) as caught:
+        wires["openai"].provider.complete(ask("gpt-5-mini"))
+
+    assert "502 Bad Gateway" in caught.value.message and "<" not in caught.value.message
+
+
+# --- the classifier as data ---------------------------------------------------------------------
+KNOWN_CODES = sorted({code for rule in RULES for code in rule.codes} | {"invalid_request_error", "requests"})
+_statuses = st.one_of(st.none(), st.integers(min_value=300, max_value=599))
+_codes = st.frozensets(st.one_of(st.sampled_from(KNOWN_CODES), st.text(max_size=12)), max_size=3)
+_messages = st.one_of(
+    st.text(max_size=80),
+    st.sampled_from(
+        [CONTEXT_VLLM, AZURE_FILTERED, "prompt is too long", "Output blocked by content filtering"]
+    ),
+)
+_CONTEXT_CODES = frozenset(
+    {"context_length_exceeded", "string_above_max_length", "model_context_window_exceeded"}
+)
+_POLICY_CODES = frozenset(
+    {"content_filter", "content_policy_violation", "invalid_prompt", "responsibleaipolicyviolation"}
+)
+_QUOTA_CODES = frozenset(
+    {"insufficient_quota", "billing_error", "billing_hard_limit_reached", "billing_not_active"}
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(status=_statuses, codes=_codes, message=_messages)
+def test_every_failure_gets_exactly_one_kind_by_the_documented_precedence(
+    status: int | None, codes: frozenset[str], message: str
+) -> None:
+    error = WireError(status, message, frozenset(code.lower() for code in codes))
+
+    kind = classify(error)
+
+    if codes & _CONTEXT_CODES:
+        assert kind is Kind.CONTEXT_LENGTH, "a context code wins over any status"
+    elif codes & _POLICY_CODES:
+        assert kind is Kind.CONTENT_POLICY
+    elif codes & _QUOTA_CODES or status == 402:
+        assert kind is Kind.QUOTA
+    elif status in (401, 403):
+        assert kind in (Kind.AUTH, Kind.QUOTA), "a refused key is a config fault, never transient"
+    elif status == 429:
+        assert kind in (Kind.RATE_LIMITED, Kind.QUOTA), "a 429's words never make it a context overflow"
+    elif status is not None and status >= 501 and status != 504:
+        assert kind is Kind.SERVER_ERROR
+    elif status is not None and 300 <= status < 400:
+        assert kind is Kind.BAD_REQUEST
+    if status is None:
+        assert kind is not Kind.BAD_REQUEST, "an error inside a 200 is never blamed on the request"
+    step = next_step(error_for(kind, error, label="x", key_hint="K", message=message))
+    assert step is STEP_OF_KIND[kind]
+
+
+STEP_OF_KIND = {
+    Kind.CONTEXT_LENGTH: Step.ESCALATE,
+    Kind.CONTENT_POLICY: Step.HUMAN,
+    Kind.AUTH: Step.FALLBACK_ON_OTHER_CREDENTIALS,
+    Kind.QUOTA: Step.FALLBACK_ON_OTHER_CREDENTIALS,
+    Kind.RATE_LIMITED: Step.FALLBACK,
+    Kind.TIMEOUT: Step.FALLBACK,
+    Kind.SERVER_ERROR: Step.FALLBACK,
+    Kind.MODEL_NOT_FOUND: Step.FAIL,
+    Kind.BAD_REQUEST: Step.FAIL,
+}
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"error": {"message": "m", "code": "X", "type": "T"}}, WireError(400, "m", frozenset({"x", "t"}))),
+        ({"message": "m", "code": 400, "type": "BadRequestError"},
+         WireError(400, "m", frozenset({"badrequesterror"}))),
+        ({"error": "plain words"}, WireError(400, "plain words")),
+        ("<html><title>Gateway Timeout</title></html>", WireError(400, "an HTML page: Gateway Timeout")),
+        (
+            {"error": {"message": "m", "innererror": {"code": "ResponsibleAIPolicyViolation"}}},
+            WireError(400, "m", frozenset({"responsibleaipolicyviolation"})),
+        ),
+        (
+            {"type": "error", "error": {"type": "invalid_request_error", "message": "m",
+                                        "details": {"error_code": "prompt_too_long"}}},
+            WireError(400, "m", frozenset({"invalid_request_error", "prompt_too_long"})),
+        ),
+        (None, WireError(400, "fallback")),
+        ({"error": {"message": None}}, WireError(400, "fallback")),
+    ],
+    ids=["envelope", "vllm-object", "ollama-string", "html", "azure-innererror", "anthropic-details",
+         "no-body", "no-message"],
+)  # fmt: skip
+def test_wire_error_reads_every_known_body_shape(body: object, expected: WireError) -> None:
+    assert wire_error(400, body, "fallback") == expected

@@ -4,6 +4,8 @@ two apps in one test process do not collide).
 - ``lanebot_runs_total{lane,route,status}``: runs as the engine finished them;
 - ``lanebot_decisions_total{lane,kind}``: approvals, edits, rejections, expiries;
 - ``lanebot_model_latency_seconds{provider,tier,outcome}``: each model call;
+- ``lanebot_config_faults_total{lane,tier,reason}``: calls that met a rejected key or an
+  exhausted quota (every one, where the owners' DM is sent once per fault);
 - ``lanebot_cost_usd_total{lane,tier}``: known spend; ``lanebot_unpriced_attempts_total`` counts
   calls whose price is unknown, so a gap in the cost counter is visible rather than silent.
 """
@@ -41,6 +43,12 @@ class Metrics:
         self.cost = Counter(
             "lanebot_cost_usd", "Known model spend in USD", ["lane", "tier"], registry=self.registry
         )
+        self.config_faults = Counter(
+            "lanebot_config_faults",
+            "Model calls that met a configuration fault (rejected key, exhausted quota)",
+            ["lane", "tier", "reason"],
+            registry=self.registry,
+        )
         self.unpriced = Counter(
             "lanebot_unpriced_attempts",
             "Answered calls with an unknown price",
@@ -61,6 +69,9 @@ class Metrics:
 
     def run_finished(self, result: RunResult) -> None:
         self.runs.labels(result.lane, result.route_kind, result.status).inc()
+
+    def config_fault(self, lane: str, tier: str, reason_code: str, message: str) -> None:
+        self.config_faults.labels(lane, tier, reason_code).inc()
 
     def decision_recorded(self, lane: str, kind: str) -> None:
         self.decisions.labels(lane, kind).inc()

@@ -35,9 +35,11 @@ from bot.runtime.queued_requests import IntakeJournal
 from bot.runtime.settings import Settings
 from bot.runtime.worker_pool import WorkerPool
 from bot.slack.app import build_app
+from bot.slack.owner_alerts import OwnerAlerts
 from bot.slack.user_groups import SlackGroupDirectory
 from lanes.clock import utcnow
 from lanes.config import LanesConfig
+from lanes.observe import Observers
 from lanes.providers.base import Provider
 
 log = logging.getLogger(__name__)
@@ -106,7 +108,8 @@ def build_runtime(
         instance=settings.instance_id,
     )
     metrics = Metrics()
-    core.engine.observer = metrics
+    alerts = OwnerAlerts(client, core.config.lanes, members=SlackGroupDirectory(client).members)
+    core.engine.observer = Observers(metrics, alerts)
     runtime_config = core.config.runtime
     pool = WorkerPool(runtime_config.workers, runtime_config.queue_limit)
     intake = IntakeJournal(core.store)

@@ -2,6 +2,9 @@
 
     base.py                 Provider, CompletionRequest, Completion, ProviderFactory
     errors.py               ProviderError tree (what the engine routes on)
+    classify.py             one rule table: any wire's failure -> error; error -> next step
+    bodies.py               the 2xx bodies the adapters accept (pydantic, at the edge)
+    deadline.py             a deadline for the whole HTTP call, below the SDKs
     openai_chat.py          OpenAI Chat Completions (openai, openai_compatible)
     anthropic_messages.py   Anthropic Messages
     offline.py              the built-in offline sample model (no keys, no network)
@@ -29,9 +32,11 @@ if TYPE_CHECKING:
     from lanes.providers.errors import (
         AuthError,
         BadRequestError,
+        ConfigFaultError,
         ContentPolicyError,
         ContextLengthError,
         ProviderError,
+        QuotaError,
         TransientError,
     )
     from lanes.providers.offline import BANNER, OFFLINE_MODEL, OfflineModel
@@ -53,9 +58,11 @@ _HOMES = {
     "lanes.providers.errors": (
         "AuthError",
         "BadRequestError",
+        "ConfigFaultError",
         "ContentPolicyError",
         "ContextLengthError",
         "ProviderError",
+        "QuotaError",
         "TransientError",
     ),
     "lanes.providers.offline": ("BANNER", "OFFLINE_MODEL", "OfflineModel"),
@@ -79,6 +86,7 @@ __all__ = [
     "BadRequestError",
     "Completion",
     "CompletionRequest",
+    "ConfigFaultError",
     "ContentPolicyError",
     "ContextLengthError",
     "OfflineModel",
@@ -87,6 +95,7 @@ __all__ = [
     "Provider",
     "ProviderError",
     "ProviderFactory",
+    "QuotaError",
     "TransientError",
     "anthropic_provider",
     "build_providers",

@@ -1,33 +1,36 @@
-"""What the HTTP adapters share: statuses and transport failures as errors, Retry-After, safe text.
+"""What the HTTP adapters share: failures as errors, unreadable answers, Retry-After, safe text.
 
-Both SDKs report an HTTP failure as a status code, a provider message and headers. Which codes
-are worth a fallback (429, 5xx including Anthropic's 529) and which need a person (401/403, other
-4xx) is the same for every provider, so that rule lives here once; each adapter first looks for
-its own provider's special cases (context length, content policy) and then defers to
-``status_error``.
+Both SDKs report an HTTP failure as a status code, a body and headers; ``status_failure`` turns
+that into a ``ProviderError`` with the one rule table of ``lanes.providers.classify``, so every
+provider's 429, 529, "prompt is too long" or content filter is routed alike. A 2xx is read by
+the adapters themselves (``read_json``, then their pydantic body models): an empty body, an HTML
+page from a proxy or JSON cut off mid-way is a ``malformed_response``, worth one try on the
+fallback, never a crash.
 
 Provider messages are kept because they often name the real cause, but they go into the audit
 trail and onto Slack, so secrets in them (a provider may echo a key, a password, a token from the
-request) are scrubbed with the redactor's secret rules, anything shaped like an API key is masked,
-and the text is bounded.
+request) are scrubbed with the redactor's secret rules by the engine at the attempt edge
+(``lanes.attempts``), anything shaped like an API key is masked here, and the text is bounded.
 """
 
 from __future__ import annotations
 
 import email.utils
+import json
 import re
 from collections.abc import Callable, Mapping
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from lanes.providers.errors import AuthError, BadRequestError, ProviderError, TransientError
+from lanes.providers.classify import FINISH_REASONS, Kind, WireError, classify, error_for, wire_error
+from lanes.providers.errors import ProviderError, TransientError
 
 MAX_MESSAGE_CHARS = 300
 _KEY_SHAPED = re.compile(r"\b(?:sk|pk|rk|key)[-_][A-Za-z0-9_\-*.]{6,}")
 
 
 def safe_message(text: object, secrets: tuple[str, ...] = ()) -> str:
-    """The provider's message, bounded and with keys masked. The engine also runs every attempt's
-    error through the redactor (``lanes.attempts.AttemptRunner``) before it is recorded."""
+    """The provider's message, bounded and with keys masked, fit for the audit trail."""
     message = " ".join(str(text or "").split())
     for secret in secrets:
         if secret:
@@ -77,60 +80,66 @@ def _number(value: str | None) -> float | None:
     return number if number == number and number not in (float("inf"), float("-inf")) else None
 
 
-def status_error(
-    status: int,
-    message: str,
+def status_failure(
+    status: int | None,
+    body: object,
+    headers: Mapping[str, str],
     *,
+    fallback_message: str,
     label: str,
     key_hint: str,
-    retry_after_s: float | None = None,
+    secrets: tuple[str, ...],
+    now: Callable[[], float],
 ) -> ProviderError:
-    """The error for an HTTP failure that is not one of the provider's special cases.
+    """The error for a failed HTTP answer (or an error envelope inside a 2xx, ``status`` None),
+    classified by ``lanes.providers.classify``; ``label`` names the endpoint ("openai gpt-5-mini"),
+    ``key_hint`` the setting to fix for credential and billing faults."""
+    wire = wire_error(status, body, fallback_message)
+    kind = classify(wire)
+    retry_after = retry_after_seconds(headers, now) if kind is Kind.RATE_LIMITED else None
+    message = safe_message(wire.message, secrets)
+    return error_for(kind, wire, label=label, key_hint=key_hint, message=message, retry_after_s=retry_after)
 
-    ``label`` names the endpoint ("openai gpt-5-mini"), ``key_hint`` the setting to fix on 401/403.
-    """
-    if status in (401, 403):
-        return AuthError(
-            f"{label} refused the credentials (HTTP {status}): {message}; check {key_hint}",
-            status_code=status,
-        )
-    if status == 429:
-        wait = f"; it asked to wait {retry_after_s:g}s" if retry_after_s is not None else ""
-        return TransientError(
-            f"{label} is rate limiting us (HTTP 429){wait}: {message}",
-            reason_code="rate_limited",
-            status_code=status,
-            retry_after_s=retry_after_s,
-        )
-    if status == 408:
-        return TransientError(
-            f"{label} timed out (HTTP 408): {message}", reason_code="timeout", status_code=status
-        )
-    if status >= 500:
-        return TransientError(
-            f"{label} had a server error (HTTP {status}): {message}",
-            reason_code="server_error",
-            status_code=status,
-        )
-    return BadRequestError(
-        f"{label} rejected the request (HTTP {status}): {message}; check the model name and lanes.toml",
+
+def finish_failure(reason: str | None, *, label: str, why: str) -> ProviderError | None:
+    """The error a 2xx answer stands for when it stopped on a refusal, a content filter or the end
+    of the context window (``classify.FINISH_REASONS``), else ``None``."""
+    kind = FINISH_REASONS.get(reason or "")
+    if kind is None:
+        return None
+    wire = WireError(None, why)
+    error = error_for(kind, wire, label=label, key_hint="", message=safe_message(why))
+    error.status_code = 200
+    return error
+
+
+def malformed(label: str, what: str, *, status: int = 200) -> TransientError:
+    """A 2xx we cannot read: worth one try on the fallback like any broken answer."""
+    return TransientError(
+        f"{label} answered HTTP {status} with {what}, not the answer its API documents; "
+        "if base_url points through a proxy or gateway, check it",
+        reason_code="malformed_response",
         status_code=status,
     )
 
 
-UNREADABLE_ANSWER: tuple[type[Exception], ...] = (ValueError, TypeError, AttributeError, KeyError, IndexError)
-"""What reading an HTTP 200 that is not the promised answer raises: ``json.JSONDecodeError`` (a
-``ValueError``) inside the SDK for a body cut off or not JSON at all, and the others in an adapter's
-``_completion`` for JSON of the wrong shape (both SDKs build response objects without validating
-them). Each adapter turns these into ``unreadable_answer`` at its edge."""
-
-
-def unreadable_answer(exc: Exception, label: str) -> TransientError:
-    """An answer whose body could not be read: like a 5xx, worth one try on the fallback."""
-    return TransientError(
-        f"{label} sent an answer we could not read ({type(exc).__name__}: {safe_message(exc)})",
-        reason_code="server_error",
-    )
+def read_json(content: bytes, label: str, *, status: int = 200) -> Any:
+    """The parsed body, or ``malformed`` saying what arrived instead (nothing, an HTML page, JSON
+    cut off mid-way)."""
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        raise malformed(label, "a body that is not UTF-8 text", status=status) from None
+    if not text.strip():
+        raise malformed(label, "an empty body", status=status)
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        if text.lstrip().startswith("<"):
+            what = safe_message(wire_error(status, text, "").message)
+            raise malformed(label, what, status=status) from None
+        where = f"line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
+        raise malformed(label, f"JSON that breaks off or is invalid at {where or 'some point'}") from None
 
 
 def transport_error(
@@ -152,6 +161,4 @@ def transport_error(
         return TransientError(
             f"could not reach {label} at {display_url(base_url)}: {cause}", reason_code="connection"
         )
-    return TransientError(
-        f"{label} sent a response we could not read: {safe_message(exc)}", reason_code="server_error"
-    )
+    return malformed(label, f"a response the SDK could not read ({type(exc).__name__})")

@@ -2,13 +2,14 @@
 
 Same contract as the OpenAI adapter: one ``anthropic.Anthropic`` client per provider instance,
 ``max_retries=0`` (every attempt is audited, none hidden in the SDK), the request's own timeout
-on each call, SDK exceptions mapped here with ``raise ... from e``.
+as a deadline for the whole call, SDK exceptions mapped here with ``raise ... from e`` by
+``lanes.providers.classify``'s rules, and the 200 body checked against ``bodies.MessageBody``.
 
 Anthropic reports some outcomes in a 200 response rather than as an HTTP error: a policy refusal
 is ``stop_reason: "refusal"`` (with ``stop_details`` saying why) and running out of context is
 ``stop_reason: "model_context_window_exceeded"``. Both become the same errors as their OpenAI
-counterparts so routing treats the providers alike. Overloaded (HTTP 529) is a server error, and
-so is a 200 whose body is not a readable answer (``_http.unreadable_answer``).
+counterparts so routing treats the providers alike. Overloaded (HTTP 529) is a server error;
+"Output blocked by content filtering policy" (a 400) is a policy refusal.
 
 The Messages API has no JSON mode switch; for ``json_output`` requests the system prompt gains
 one sentence asking for a bare JSON object, and the lane's schema check does the rest.
@@ -17,7 +18,6 @@ one sentence asking for a bare JSON object, and the lane's schema check does the
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -27,27 +27,21 @@ import anthropic
 
 from lanes.config import ModelSpec
 from lanes.providers._http import (
-    UNREADABLE_ANSWER,
-    retry_after_seconds,
-    safe_message,
-    status_error,
+    finish_failure,
+    malformed,
+    read_json,
+    status_failure,
     transport_error,
-    unreadable_answer,
 )
 from lanes.providers.base import Completion, CompletionRequest
-from lanes.providers.errors import (
-    AuthError,
-    ContentPolicyError,
-    ContextLengthError,
-    ProviderError,
-    TransientError,
-)
+from lanes.providers.bodies import MessageBody, MessageUsage, parse_body
+from lanes.providers.deadline import deadline, http_client
+from lanes.providers.errors import AuthError, ProviderError, TransientError
 
 log = logging.getLogger(__name__)
 
 ANTHROPIC_DEFAULT_BASE_URL = "https://api.anthropic.com"
 JSON_INSTRUCTION = "Answer with one JSON object only: no prose before or after it, no code fences."
-_CONTEXT_TEXT = re.compile(r"prompt is too long|context window|too many (?:input )?tokens", re.I)
 
 
 @dataclass(frozen=True)
@@ -85,6 +79,7 @@ class AnthropicMessagesProvider:
                 base_url=endpoint.base_url,
                 max_retries=0,
                 timeout=endpoint.default_timeout_s,
+                http_client=http_client(endpoint.default_timeout_s),
             )
 
     def complete(self, request: CompletionRequest) -> Completion:
@@ -92,20 +87,20 @@ class AnthropicMessagesProvider:
         if self._client is None:
             raise AuthError(f"{self._endpoint.key_hint} is not set; export it or run with --offline")
         try:
-            message = self._client.messages.create(**_arguments(request))
-            return _completion(message, label)
+            with deadline(request.timeout_s):
+                raw = self._client.messages.with_raw_response.create(**_arguments(request))
+                content = raw.http_response.content
         except anthropic.AnthropicError as exc:
             error = self._map_error(exc, label, request.timeout_s)
             log.debug(
                 "messages call failed", extra={"model": request.model, "reason_code": error.reason_code}
             )
             raise error from exc
-        except UNREADABLE_ANSWER as exc:
-            raise unreadable_answer(exc, label) from exc
+        return self._completion(read_json(content, label, status=raw.status_code), label)
 
     def _map_error(self, exc: anthropic.AnthropicError, label: str, timeout_s: float) -> ProviderError:
         if isinstance(exc, anthropic.APIStatusError):
-            return self._map_status(exc, label)
+            return self._failure(exc.status_code, exc.body, exc.response.headers, label, exc.message)
         return transport_error(
             exc,
             timeout=anthropic.APITimeoutError,
@@ -115,22 +110,47 @@ class AnthropicMessagesProvider:
             base_url=self._endpoint.base_url,
         )
 
-    def _map_status(self, exc: anthropic.APIStatusError, label: str) -> ProviderError:
-        status = exc.status_code
-        message = safe_message(exc.api_message or exc.message, (self._endpoint.api_key or "",))
-        if status in (400, 413) and _CONTEXT_TEXT.search(message):
-            return ContextLengthError(
-                f"{label}: the input does not fit the model: {message}", status_code=status
+    def _failure(
+        self, status: int | None, body: object, headers: Mapping[str, str], label: str, fallback: str
+    ) -> ProviderError:
+        return status_failure(
+            status,
+            body,
+            headers,
+            fallback_message=fallback,
+            label=label,
+            key_hint=self._endpoint.key_hint,
+            secrets=(self._endpoint.api_key or "",),
+            now=self._now,
+        )
+
+    def _completion(self, data: Any, label: str) -> Completion:
+        """The answer as Anthropic reported it; refusals, overflows, error envelopes and empty or
+        unreadable answers become errors."""
+        if isinstance(data, dict) and (
+            data.get("type") == "error" or ("error" in data and "content" not in data)
+        ):
+            raise self._failure(None, data, {}, label, "an error with no message")
+        message = parse_body(MessageBody, data, label)
+        stopped = finish_failure(message.stop_reason, label=label, why=_stop_why(message))
+        if stopped is not None:
+            raise stopped
+        text = message.text()
+        if text is None:
+            raise malformed(label, "JSON of the wrong shape (content: a text block without text)")
+        if not text.strip():
+            raise TransientError(
+                f"{label} answered with empty content (stop_reason={message.stop_reason})",
+                reason_code="empty_answer",
             )
-        if status == 402 or exc.type == "billing_error":
-            return AuthError(
-                f"{label}: the account cannot be billed: {message}; "
-                f"check billing for {self._endpoint.key_hint}",
-                status_code=status,
-            )
-        retry_after = retry_after_seconds(exc.response.headers, self._now) if status == 429 else None
-        return status_error(
-            status, message, label=label, key_hint=self._endpoint.key_hint, retry_after_s=retry_after
+        usage = message.usage
+        return Completion(
+            text=text,
+            model_answered=message.model or "",
+            response_id=message.id or None,
+            input_tokens=_input_tokens(usage) if usage is not None else None,
+            output_tokens=usage.output_tokens if usage is not None else None,
+            finish_reason=message.stop_reason,
         )
 
 
@@ -149,31 +169,17 @@ def _arguments(request: CompletionRequest) -> dict[str, Any]:
     return arguments
 
 
-def _completion(message: Any, label: str) -> Completion:
-    """The answer as Anthropic reported it; refusals, overflows and empty answers become errors."""
-    if message.stop_reason == "refusal":
-        details = message.stop_details
-        why = (details.explanation or details.category) if details is not None else None
-        raise ContentPolicyError(
-            f"{label} refused on content policy: {safe_message(why or 'no reason given')}"
-        )
+def _stop_why(message: MessageBody) -> str:
+    """Why the answer stopped, in the provider's words where it gave any."""
     if message.stop_reason == "model_context_window_exceeded":
-        raise ContextLengthError(f"{label}: the answer ran past the model's context window")
-    text = "".join(block.text for block in message.content if getattr(block, "type", None) == "text")
-    if not text.strip():
-        raise TransientError(
-            f"{label} answered with empty content (stop_reason={message.stop_reason})",
-            reason_code="empty_answer",
-        )
-    usage = message.usage
-    input_tokens = (
+        return "the answer ran past the model's context window"
+    details = message.stop_details
+    why = (details.explanation or details.category) if details is not None else None
+    return why or "no reason given"
+
+
+def _input_tokens(usage: MessageUsage) -> int:
+    """Billed input: fresh tokens plus those written to and read from the prompt cache."""
+    return (
         usage.input_tokens + (usage.cache_creation_input_tokens or 0) + (usage.cache_read_input_tokens or 0)
-    )
-    return Completion(
-        text=text,
-        model_answered=message.model or "",
-        response_id=message.id or None,
-        input_tokens=input_tokens,
-        output_tokens=usage.output_tokens,
-        finish_reason=message.stop_reason,
     )

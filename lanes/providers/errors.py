@@ -1,13 +1,20 @@
-"""Provider failures, mapped from SDK exceptions at the adapter edge.
+"""Provider failures, mapped from SDK exceptions and unreadable answers at the adapter edge.
 
-ProviderError(reason_code, message)
+ProviderError(message, reason_code, status_code)
 ├── TransientError       worth one try on the fallback model
-│   reason codes: timeout, connection, rate_limited, server_error, empty_answer
+│   reason codes: timeout, connection, rate_limited, server_error, empty_answer,
+│   malformed_response (a 2xx we cannot read), adapter_error (a bug in an adapter or an SDK)
 │   (rate_limited carries retry_after_s when the provider sent Retry-After)
 ├── ContextLengthError   the input does not fit the model's window: escalate to a larger one
 ├── ContentPolicyError   the provider refused on policy: a human decides (reason kept)
-├── AuthError            bad or missing key: fix the config, never retry
-└── BadRequestError      any other 4xx: a bug or a misconfiguration, never retried
+├── ConfigFaultError     the tier's credentials or account: fall back only onto other credentials,
+│   │                    and tell the lane's owners (``RunObserver.config_fault``)
+│   └── AuthError        reason auth: the key is missing, rejected (401) or not allowed (403)
+│       └── QuotaError   reason quota: the account is out of quota or credit (402, billing)
+└── BadRequestError      any other 4xx (reason bad_request, model_not_found): never retried
+
+Which error a provider's answer becomes is decided by ``lanes.providers.classify`` (one table for
+every wire protocol); what the engine does next with each class is ``classify.next_step``.
 """
 
 from __future__ import annotations
@@ -30,7 +37,8 @@ class ProviderError(Exception):
 
 
 class TransientError(ProviderError):
-    """Timeouts, resets, 429, 5xx and empty answers: one try on the fallback, never a silent retry."""
+    """Timeouts, resets, 429, 5xx, empty or unreadable answers: one try on the fallback, never a
+    silent retry."""
 
     reason_code = "transient"
     transient = True
@@ -55,8 +63,21 @@ class ContentPolicyError(ProviderError):
     reason_code = "content_policy"
 
 
-class AuthError(ProviderError):
+class ConfigFaultError(ProviderError):
+    """Something only a person can fix in the tier's configuration or account; retrying the same
+    credentials cannot help, so it is never counted as the model being unhealthy."""
+
+    reason_code = "config_fault"
+
+
+class AuthError(ConfigFaultError):
     reason_code = "auth"
+
+
+class QuotaError(AuthError):
+    """Out of quota or credit. A subclass of ``AuthError`` because both are "fix the account"."""
+
+    reason_code = "quota"
 
 
 class BadRequestError(ProviderError):

@@ -2,9 +2,11 @@
 
 One ``openai.OpenAI`` client per provider instance (it pools connections and is thread safe),
 built with ``max_retries=0`` so every attempt is visible to the engine and the audit trail; each
-call passes the request's own timeout. SDK exceptions are mapped here, at the edge, into
-``lanes.providers.errors`` with ``raise ... from e`` so nothing above this package sees them; so
-is a 200 whose body is not a readable answer (``_http.unreadable_answer``: one try on the fallback).
+call runs under the request's own timeout as a deadline for the whole call
+(``lanes.providers.deadline``). SDK exceptions are mapped here, at the edge, into
+``lanes.providers.errors`` with ``raise ... from e`` (by ``lanes.providers.classify``'s rules) so
+nothing above this package sees them. The 200 body is read from the raw response and checked
+against ``bodies.ChatCompletionBody`` rather than trusted to the SDK's unvalidated objects.
 
 ``openai`` asks for ``max_completion_tokens`` (what current OpenAI models require);
 ``openai_compatible`` servers (Ollama, vLLM, llama.cpp) get the older ``max_tokens``, the one
@@ -17,7 +19,6 @@ The call fails with an ``AuthError`` that names the variable to set.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -27,33 +28,22 @@ import openai
 
 from lanes.config import ModelSpec
 from lanes.providers._http import (
-    UNREADABLE_ANSWER,
-    retry_after_seconds,
+    finish_failure,
+    read_json,
     safe_message,
-    status_error,
+    status_failure,
     transport_error,
-    unreadable_answer,
 )
 from lanes.providers.base import Completion, CompletionRequest
-from lanes.providers.errors import (
-    AuthError,
-    ContentPolicyError,
-    ContextLengthError,
-    ProviderError,
-    TransientError,
-)
+from lanes.providers.bodies import ChatChoice, ChatCompletionBody, parse_body
+from lanes.providers.deadline import deadline, http_client
+from lanes.providers.errors import AuthError, ContentPolicyError, ProviderError, TransientError
 
 log = logging.getLogger(__name__)
 
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
 NO_KEY_PLACEHOLDER = "not-needed"
 """Sent to OpenAI-compatible servers that need no key: the SDK insists on some key."""
-
-_CONTEXT_CODES = frozenset({"context_length_exceeded", "string_above_max_length"})
-_POLICY_CODES = frozenset({"content_policy_violation", "content_filter", "invalid_prompt"})
-_CONTEXT_TEXT = re.compile(
-    r"maximum context length|context (?:length|window)|prompt is too long|too many (?:input )?tokens", re.I
-)
 
 TokenParam = Literal["max_completion_tokens", "max_tokens"]
 
@@ -109,6 +99,7 @@ class OpenAIChatProvider:
                 base_url=endpoint.base_url,
                 max_retries=0,
                 timeout=endpoint.default_timeout_s,
+                http_client=http_client(endpoint.default_timeout_s),
             )
 
     def complete(self, request: CompletionRequest) -> Completion:
@@ -116,16 +107,16 @@ class OpenAIChatProvider:
         if self._client is None:
             raise AuthError(f"{self._endpoint.key_hint} is not set; export it or run with --offline")
         try:
-            response = self._client.chat.completions.create(**self._arguments(request))
-            return _completion(response, label)
+            with deadline(request.timeout_s):
+                raw = self._client.chat.completions.with_raw_response.create(**self._arguments(request))
+                content = raw.http_response.content
         except openai.OpenAIError as exc:
             error = self._map_error(exc, label, request.timeout_s)
             log.debug(
                 "chat completion failed", extra={"model": request.model, "reason_code": error.reason_code}
             )
             raise error from exc
-        except UNREADABLE_ANSWER as exc:
-            raise unreadable_answer(exc, label) from exc
+        return self._completion(read_json(content, label, status=raw.status_code), label)
 
     def _arguments(self, request: CompletionRequest) -> dict[str, Any]:
         messages: list[dict[str, str]] = []
@@ -144,7 +135,7 @@ class OpenAIChatProvider:
 
     def _map_error(self, exc: openai.OpenAIError, label: str, timeout_s: float) -> ProviderError:
         if isinstance(exc, openai.APIStatusError):
-            return self._map_status(exc, label)
+            return self._failure(exc.status_code, exc.body, exc.response.headers, label, exc.message)
         return transport_error(
             exc,
             timeout=openai.APITimeoutError,
@@ -154,59 +145,60 @@ class OpenAIChatProvider:
             base_url=self._endpoint.base_url,
         )
 
-    def _map_status(self, exc: openai.APIStatusError, label: str) -> ProviderError:
-        status, code = exc.status_code, exc.code
-        secrets = (self._endpoint.api_key or "",)
-        message = safe_message(_provider_message(exc), secrets)
-        if code in _CONTEXT_CODES or (status in (400, 413) and _CONTEXT_TEXT.search(message)):
-            return ContextLengthError(
-                f"{label}: the input does not fit the model: {message}", status_code=status
-            )
-        if code in _POLICY_CODES:
-            return ContentPolicyError(f"{label} refused on content policy: {message}", status_code=status)
-        if status == 429 and code == "insufficient_quota":
-            return AuthError(
-                f"{label}: the account is out of quota: {message}; "
-                f"check billing for {self._endpoint.key_hint}",
-                status_code=status,
-            )
-        retry_after = retry_after_seconds(exc.response.headers, self._now) if status == 429 else None
-        return status_error(
-            status, message, label=label, key_hint=self._endpoint.key_hint, retry_after_s=retry_after
+    def _failure(
+        self, status: int | None, body: object, headers: Mapping[str, str], label: str, fallback: str
+    ) -> ProviderError:
+        return status_failure(
+            status,
+            body,
+            headers,
+            fallback_message=fallback,
+            label=label,
+            key_hint=self._endpoint.key_hint,
+            secrets=(self._endpoint.api_key or "",),
+            now=self._now,
+        )
+
+    def _completion(self, data: Any, label: str) -> Completion:
+        """The answer as the provider reported it; refusals, error envelopes and empty or
+        unreadable answers become errors."""
+        if isinstance(data, dict) and "error" in data and "choices" not in data:
+            raise self._failure(None, data, {}, label, "an error with no message")
+        body = parse_body(ChatCompletionBody, data, label)
+        if not body.choices:
+            raise TransientError(f"{label} answered with no choices", reason_code="empty_answer")
+        choice = body.choices[0]
+        usage = body.usage
+        return Completion(
+            text=_answer_text(choice, label),
+            model_answered=body.model or "",
+            response_id=body.id or None,
+            input_tokens=usage.prompt_tokens if usage is not None else None,
+            output_tokens=usage.completion_tokens if usage is not None else None,
+            finish_reason=choice.finish_reason,
         )
 
 
-def _provider_message(exc: openai.APIStatusError) -> str:
-    body = exc.body
-    if isinstance(body, dict) and isinstance(body.get("message"), str):
-        return str(body["message"])
-    return exc.message
+_OUT_OF_TOKENS = "; it ran out of output tokens (reasoning models spend them first): raise max_output_tokens"
 
 
-def _completion(response: Any, label: str) -> Completion:
-    """The answer as the provider reported it; refusals and empty answers become errors."""
-    if not response.choices:
-        raise TransientError(f"{label} answered with no choices", reason_code="empty_answer")
-    choice = response.choices[0]
-    refusal = getattr(choice.message, "refusal", None)
-    if refusal:
-        raise ContentPolicyError(f"{label} refused: {safe_message(refusal)}")
-    if choice.finish_reason == "content_filter":
-        raise ContentPolicyError(f"{label}: the provider's content filter stopped the answer")
+def _answer_text(choice: ChatChoice, label: str) -> str:
+    """The choice's text; a refusal, a content filter stop or an empty answer is an error."""
+    if choice.message.refusal:
+        raise ContentPolicyError(f"{label} refused: {safe_message(choice.message.refusal)}")
+    why = (
+        "the provider's content filter stopped the answer"
+        if choice.finish_reason == "content_filter"
+        else f"the answer stopped with finish_reason {choice.finish_reason}"
+    )
+    stopped = finish_failure(choice.finish_reason, label=label, why=why)
+    if stopped is not None:
+        raise stopped
     text = choice.message.content or ""
     if not text.strip():
-        hint = "; it ran out of output tokens (reasoning models spend them first): raise max_output_tokens"
         raise TransientError(
             f"{label} answered with empty content (finish_reason={choice.finish_reason})"
-            + (hint if choice.finish_reason == "length" else ""),
+            + (_OUT_OF_TOKENS if choice.finish_reason == "length" else ""),
             reason_code="empty_answer",
         )
-    usage = response.usage
-    return Completion(
-        text=text,
-        model_answered=response.model or "",
-        response_id=response.id or None,
-        input_tokens=usage.prompt_tokens if usage is not None else None,
-        output_tokens=usage.completion_tokens if usage is not None else None,
-        finish_reason=choice.finish_reason,
-    )
+    return text

@@ -58,6 +58,19 @@ PROVIDERS: Mapping[str, ProviderFactory] = _factories()
 """Every provider name lanes.toml accepts, to the factory that builds it (read-only)."""
 
 
+DEFAULT_KEY_ENV: Mapping[str, str] = MappingProxyType(
+    {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
+)
+"""The variable a provider's key comes from when a tier sets no ``api_key_env``."""
+
+
+def credentials(spec: ModelSpec) -> tuple[str, str | None, str | None]:
+    """What a tier authenticates with: provider, key variable and endpoint. Two tiers with the same
+    credentials fail together when a key is rejected or an account runs dry, so falling back from
+    one to the other would only repeat the fault."""
+    return spec.provider, spec.api_key_env or DEFAULT_KEY_ENV.get(spec.provider), spec.base_url
+
+
 def lane_templates(config: LanesConfig) -> tuple[str, ...]:
     """Every prompt template in the config; the offline model uses them to find the input."""
     return tuple(

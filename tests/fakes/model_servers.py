@@ -19,8 +19,15 @@ Routes: ``POST /v1/chat/completions`` (and ``/chat/completions``) answer as Open
 Which behaviour answers a request for model ``m``: the next scripted one for ``m``, else the next
 scripted for ``ANY``, else the standing rule for ``m`` (``always``), else for ``ANY``, else
 ``Ok()`` with a deterministic text. Every request is recorded before it is answered (so a hung
-one is visible too). ``close()`` wakes hung and delayed handlers and shuts every connection, so
-the server stops at once and leaves no thread behind.
+one is visible too).
+
+Besides answers and the providers' error envelopes, the server misbehaves on demand: ``Drip`` (an
+answer that never finishes arriving, one byte at a time), ``Hang`` (accepts, never answers),
+``Truncated``/``Html``/``Raw``/``Reshaped`` (a 200 whose body cannot be read), ``ErrorBody`` (any
+provider's error shape verbatim: Azure's ``innererror``, vLLM's top-level object, Ollama's string).
+
+``close()`` wakes hung, delayed and dripping handlers and shuts every connection, so the server
+stops at once and leaves no thread behind.
 """
 
 from __future__ import annotations
@@ -248,25 +255,113 @@ class ContentPolicy:
 
 
 @dataclass(frozen=True)
-class Malformed:
-    """HTTP 200 whose body is not the answer the wire protocol promises: JSON cut off mid-way by
-    default, or any ``body`` (text that is not JSON, JSON of the wrong shape) as ``content_type``."""
-
-    body: str = (
-        '{"id": "resp_cut", "choices": [{"index": 0, "message": {"role": "assistant", "content": "Half'
-    )
-    content_type: str = "application/json"
-
-    def act(self, exchange: Exchange) -> None:
-        exchange.send_raw(200, self.body.encode(), self.content_type)
-
-
-@dataclass(frozen=True)
 class Auth:
     """HTTP 401 for a bad key."""
 
     def act(self, exchange: Exchange) -> None:
         exchange.error(401, None)
+
+
+@dataclass(frozen=True)
+class ErrorBody:
+    """An HTTP ``status`` answer whose JSON body is exactly ``body``, for error shapes the
+    envelope of ``Status`` does not cover; ``retry_after`` sets Retry-After."""
+
+    status: int
+    body: Any
+    retry_after: str | float | None = None
+
+    def act(self, exchange: Exchange) -> None:
+        headers = {"retry-after": _header_value(self.retry_after)} if self.retry_after is not None else {}
+        exchange.send(self.status, self.body, headers)
+
+
+@dataclass(frozen=True)
+class Raw:
+    """Exactly ``body`` (bytes) as a ``status`` answer with ``content_type``."""
+
+    body: bytes
+    status: int = 200
+    content_type: str = "application/json"
+
+    def act(self, exchange: Exchange) -> None:
+        exchange.send_raw(self.status, self.body, self.content_type)
+
+
+@dataclass(frozen=True)
+class Truncated:
+    """The normal 200 answer cut off after ``fraction`` of its bytes (a proxy or a crash mid-body).
+    Content-Length matches what is sent, so the client gets a complete but unparseable body."""
+
+    fraction: float = 0.5
+
+    def act(self, exchange: Exchange) -> None:
+        data = json.dumps(exchange.answer_body(f"Test answer from {exchange.request.model}.", Ok())).encode()
+        exchange.send_raw(200, data[: int(len(data) * self.fraction)], "application/json")
+
+
+HTML_PAGE = (
+    b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head>"
+    b"<body><h1>Bad Gateway</h1><p>The proxy received an invalid response.</p></body></html>"
+)
+
+
+@dataclass(frozen=True)
+class Html:
+    """An HTML page from a proxy or captive portal where the model's JSON should be."""
+
+    status: int = 200
+    page: bytes = HTML_PAGE
+
+    def act(self, exchange: Exchange) -> None:
+        exchange.send_raw(self.status, self.page, "text/html; charset=utf-8")
+
+
+REMOVE = object()
+"""A ``Reshaped`` value: delete the field."""
+
+
+@dataclass(frozen=True)
+class Reshaped:
+    """The normal 200 answer with fields replaced or removed, by dotted path:
+    ``Reshaped({"choices.0.message.content": None, "usage": REMOVE})``. A path whose first key the
+    wire's body does not have is skipped, so one behaviour can carry paths for both protocols."""
+
+    changes: Mapping[str, Any]
+    text: str = "Test answer."
+
+    def act(self, exchange: Exchange) -> None:
+        body = exchange.answer_body(self.text, Ok())
+        for path, value in self.changes.items():
+            _reshape(body, path.split("."), value)
+        exchange.send(200, body)
+
+
+def _reshape(node: Any, keys: list[str], value: Any) -> None:
+    *parents, last = keys
+    for key in parents:
+        node = node[int(key)] if isinstance(node, list) else node.get(key)
+        if node is None:
+            return
+    if isinstance(node, list):
+        node[int(last)] = value
+    elif value is REMOVE:
+        node.pop(last, None)
+    elif last in node or not parents:
+        node[last] = value
+
+
+@dataclass(frozen=True)
+class Drip:
+    """A model that never finishes answering: headers, then one byte every ``every`` seconds of a
+    body that (by its Content-Length) never ends. ``headers=True`` drips the header block itself.
+    Each byte resets a per-read timeout, so only a deadline on the whole call stops it."""
+
+    every: float = 0.05
+    headers: bool = False
+
+    def act(self, exchange: Exchange) -> None:
+        exchange.drip(self.every, headers=self.headers)
 
 
 def _header_value(value: str | float) -> str:
@@ -441,6 +536,10 @@ class Exchange:
         return not stopping.is_set()
 
     def answer(self, text: str, ok: Ok) -> None:
+        self.send(200, self.answer_body(text, ok))
+
+    def answer_body(self, text: str, ok: Ok) -> dict[str, Any]:
+        """The 200 body a real provider would send for ``text``, in the request's protocol."""
         model = ok.model_answered or self.request.model or "unknown"
         usage = (
             ok.input_tokens
@@ -449,12 +548,9 @@ class Exchange:
             ok.output_tokens if ok.output_tokens is not None else _tokens(text),
         )
         if self.request.wire == "anthropic":
-            body = _anthropic_answer(
-                self._id("msg_01", 22), model, text, ok.finish_reason or "end_turn", usage
-            )
-        else:
-            body = _openai_answer(self._id("chatcmpl-", 29), model, text, ok.finish_reason or "stop", usage)
-        self.send(200, body)
+            stop = ok.finish_reason or "end_turn"
+            return _anthropic_answer(self._id("msg_01", 22), model, text, stop, usage)
+        return _openai_answer(self._id("chatcmpl-", 29), model, text, ok.finish_reason or "stop", usage)
 
     def error(
         self,
@@ -499,8 +595,21 @@ class Exchange:
         self._handler.send_body(status, body, {**self._request_id_header(), **(headers or {})})
 
     def send_raw(self, status: int, data: bytes, content_type: str) -> None:
-        """Send ``data`` as it is, whatever it is (for bodies no SDK can parse)."""
+        """``data`` as the body, whatever it is."""
         self._handler.send_bytes(status, data, content_type, self._request_id_header())
+
+    def drip(self, every: float, *, headers: bool) -> None:
+        """Write a response that never ends, one byte per ``every`` seconds, until the client goes
+        away or the server stops."""
+        if headers:
+            head, byte = b"HTTP/1.1 200 OK\r\nx-still-thinking: ", b"."
+        else:
+            head, byte = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n", b" "
+            head += b"content-length: 1000000000\r\n\r\n"  # JSON may start with any whitespace
+        self._handler.write_now(head)
+        while self.wait(every):
+            self._handler.write_now(byte)
+        self.drop()
 
     def _request_id_header(self) -> dict[str, str]:
         name = "request-id" if self.request.wire == "anthropic" else "x-request-id"
@@ -591,17 +700,27 @@ class _Handler(BaseHTTPRequestHandler):
             return raw.decode("utf-8", "replace")
 
     def send_body(self, status: int, body: Any, headers: Mapping[str, str] | None = None) -> None:
-        self.send_bytes(status, json.dumps(body).encode(), "application/json", headers)
-
-    def send_bytes(
-        self, status: int, data: bytes, content_type: str, headers: Mapping[str, str] | None = None
-    ) -> None:
+        data = json.dumps(body).encode()
         self.send_response(status)
-        self.send_header("content-type", content_type)
+        self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(data)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
+        self.wfile.write(data)
+        self.wfile.flush()
+
+    def send_bytes(self, status: int, data: bytes, content_type: str, headers: Mapping[str, str]) -> None:
+        self.send_response(status)
+        self.send_header("content-type", content_type)
+        self.send_header("content-length", str(len(data)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+        self.wfile.flush()
+
+    def write_now(self, data: bytes) -> None:
         self.wfile.write(data)
         self.wfile.flush()
 
