@@ -200,7 +200,7 @@ class Execution:
         if blocked is not None:
             return self._failed(blocked, tier)
         self.fallback_reason = f"{tier} {error.reason_code.replace('_', ' ')}: {error.message}"[:255]
-        self._fell_back_after = f"{tier} failed ({error.reason_code})"
+        self._fell_back_after = f"{tier} failed ({error.reason_code}: {error.message})"
         self._used.add("fallback")
         return self._attempt("fallback", fallback, tier, "fallback")
 

@@ -309,9 +309,7 @@ def test_ask_without_keys_prints_one_paragraph_saying_what_to_set(cli: Cli) -> N
     assert result.code == 1 and result.out == ""
     assert "Traceback" not in result.err and "{" not in result.err, "no raw JSON log line"
     (line,) = result.err.splitlines()
-    assert line.startswith(
-        "lanebot: the support run failed: fast could not be used: OPENAI_API_KEY is not set"
-    )
+    assert line.startswith("lanebot: the support run failed: fast failed (auth: OPENAI_API_KEY is not set")
     assert "--offline" in line and "gpt-5-mini" in line
     assert "Decide with" not in line, "a failed run cannot be decided"
     (row,) = cli.audit()

@@ -232,6 +232,8 @@ NOT_A_RUN_STATUS = {
     "AuditQuery": "a search filter",
     "BoltResponse": "an HTTP status",
     "StubError": "an HTTP status of the Slack stand-in",
+    "malformed": "the HTTP status of an unreadable model answer (lanes.providers._http)",
+    "read_json": "the HTTP status of a model answer being read (lanes.providers._http)",
 }
 """Constructors whose ``status=`` argument is not a write to a run. (``ExecutionOutcome`` used to
 be here: its field is now ``ending``, a verdict the lifecycle maps through ``end_of_model_work``.)"""

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from bot.playground.slackstub import demo_workspace
-from bot.playground.slackstub.payloads import PayloadFactory
+from bot.playground.slackstub.payload_factory import PayloadFactory
 from bot.slack import draft_frame, ids, payloads, slack_io, views
 from bot.slack.payloads import BlockAction, ModalBinding, SlashCommand, ViewSubmission
 from bot.slack.response_urls import ResponseOrigins

@@ -289,6 +289,20 @@ class Raw:
 
 
 @dataclass(frozen=True)
+class Malformed:
+    """HTTP 200 whose body is not the answer the wire protocol promises: JSON cut off mid-way by
+    default, or any ``body`` (text that is not JSON, JSON of the wrong shape) as ``content_type``."""
+
+    body: str = (
+        '{"id": "resp_cut", "choices": [{"index": 0, "message": {"role": "assistant", "content": "Half'
+    )
+    content_type: str = "application/json"
+
+    def act(self, exchange: Exchange) -> None:
+        exchange.send_raw(200, self.body.encode(), self.content_type)
+
+
+@dataclass(frozen=True)
 class Truncated:
     """The normal 200 answer cut off after ``fraction`` of its bytes (a proxy or a crash mid-body).
     Content-Length matches what is sent, so the client gets a complete but unparseable body."""

@@ -28,7 +28,7 @@ from bot.playground.slackstub.models import (
     User,
     UserGroup,
 )
-from bot.playground.slackstub.payloads import Payload, PayloadFactory
+from bot.playground.slackstub.payload_factory import Payload, PayloadFactory
 from bot.playground.slackstub.signing import HttpResult, SignedRequest, SlackSender, signature
 from bot.playground.slackstub.simulator import Delivery, SlackSimulator
 from bot.playground.slackstub.web_api import SlackStubServer

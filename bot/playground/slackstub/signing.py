@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.playground.slackstub.payloads import Payload
+from bot.playground.slackstub.payload_factory import Payload
 
 STALE_AGE_S = 10 * 60  # Bolt refuses anything older than 5 minutes
 SLACK_USER_AGENT = "Slackbot 1.0 (+https://api.slack.com/robots)"

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.playground.slackstub.models import JsonDict
-from bot.playground.slackstub.payloads import Payload, PayloadFactory
+from bot.playground.slackstub.payload_factory import Payload, PayloadFactory
 from bot.playground.slackstub.signing import HttpResult, SignedRequest, SlackSender
 from bot.playground.slackstub.validation import check_view
 from bot.playground.slackstub.web_api import SlackStubServer
