@@ -29,7 +29,7 @@ from sqlalchemy import Connection, Engine, Select, and_, case, exists, or_, sele
 from sqlalchemy.orm import Session, aliased
 
 from lanes.errors import InvalidRequestError
-from storage import models
+from storage import models, text_index
 
 MAX_LIMIT = 10_000
 REVIEW_KINDS: tuple[str, ...] = ("approve", "edit", "reject", "approval")
@@ -107,17 +107,29 @@ SUMMARY_KEYS: tuple[str, ...] = tuple(f.name for f in fields(RunSummary))
 
 def search(source: Session | Connection | Engine, query: AuditQuery) -> list[RunSummary]:
     """Run ``query`` and return its page of summaries, newest first."""
-    statement = build_statement(query)
     if isinstance(source, Engine):
         with source.connect() as connection:
-            rows = connection.execute(statement).all()
-    else:
-        rows = source.execute(statement).all()
+            return _search(connection, query)
+    return _search(source.connection() if isinstance(source, Session) else source, query)
+
+
+def _search(connection: Connection, query: AuditQuery) -> list[RunSummary]:
+    fts = uses_text_index(query) and text_index.fts_present(connection)
+    rows = connection.execute(build_statement(query, fts=fts)).all()
     return [RunSummary(*row) for row in rows]
 
 
-def build_statement(query: AuditQuery) -> Select[Any]:
-    """The single SELECT behind ``search``: runs, their final decision, the filters, the page."""
+def uses_text_index(query: AuditQuery) -> bool:
+    """Whether the text filter can be narrowed by a trigram index (needles of 3+ characters)."""
+    return bool(query.text) and len(query.text or "") >= text_index.MIN_CHARS
+
+
+def build_statement(query: AuditQuery, *, fts: bool = False) -> Select[Any]:
+    """The single SELECT behind ``search``: runs, their final decision, the filters, the page.
+
+    ``fts``: narrow the text filter with SQLite's FTS5 index (``storage.text_index``); the caller
+    says so only when the database has it. PostgreSQL needs no hint: its planner picks the trigram
+    indexes for the same ``ILIKE``."""
     run = models.Run
     final = aliased(models.Decision, name="final_decision")
     columns = (
@@ -146,7 +158,7 @@ def build_statement(query: AuditQuery) -> Select[Any]:
     return (
         select(*columns)
         .outerjoin(final, and_(final.run_id == run.id, final.final))
-        .where(*_filters(query))
+        .where(*_filters(query, fts))
         .order_by(run.created_at.desc(), run.id.desc())
         .limit(query.limit)
         .offset(query.offset)
@@ -158,7 +170,7 @@ def _only_for(final: Any, kind: str, column: Any) -> Any:
     return case((final.kind == kind, column), else_=None)
 
 
-def _filters(query: AuditQuery) -> list[Any]:
+def _filters(query: AuditQuery, fts: bool) -> list[Any]:
     run = models.Run
     clauses: list[Any] = []
     for column, value in (
@@ -177,14 +189,22 @@ def _filters(query: AuditQuery) -> list[Any]:
     if query.reviewer is not None:
         clauses.append(_reviewed_by(query.reviewer))
     if query.text:
-        pattern = f"%{escape_like(query.text)}%"
-        clauses.append(
-            or_(
-                run.input_text.ilike(pattern, escape=_LIKE_ESCAPE),
-                run.draft_text.ilike(pattern, escape=_LIKE_ESCAPE),
-            )
-        )
+        clauses.extend(_text_matches(query.text, fts))
     return clauses
+
+
+def _text_matches(needle: str, fts: bool) -> list[Any]:
+    """The request or the draft contains ``needle``, ignoring case; on SQLite with ``fts``, only
+    among the runs its trigram index names (a superset of the matches, so nothing is lost)."""
+    run = models.Run
+    pattern = f"%{escape_like(needle)}%"
+    contains = or_(
+        run.input_text.ilike(pattern, escape=_LIKE_ESCAPE),
+        run.draft_text.ilike(pattern, escape=_LIKE_ESCAPE),
+    )
+    if fts and len(needle) >= text_index.MIN_CHARS:
+        return [run.id.in_(text_index.runs_matching(needle)), contains]
+    return [contains]
 
 
 def _model_matches(model: str) -> Any:
@@ -237,4 +257,5 @@ __all__ = [
     "escape_like",
     "search",
     "to_csv",
+    "uses_text_index",
 ]
