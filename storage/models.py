@@ -188,7 +188,12 @@ class Attempt(Base):
 
     run: Mapped[Run] = relationship(back_populates="attempts")
 
-    __table_args__ = (UniqueConstraint("run_id", "seq", name="uq_attempts_run_id_seq"),)
+    __table_args__ = (
+        UniqueConstraint("run_id", "seq", name="uq_attempts_run_id_seq"),
+        # Audit search by model: the runs that asked for or got it (revision 0003).
+        Index("ix_attempts_model_requested", "model_requested", "run_id"),
+        Index("ix_attempts_model_answered", "model_answered", "run_id"),
+    )
 
 
 class Decision(Base):

@@ -36,9 +36,9 @@ from __future__ import annotations
 
 import logging
 import weakref
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import Connection, Engine, column, literal_column, select, table
+from sqlalchemy import Connection, Engine, Select, case, column, literal_column, select, table
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +87,7 @@ SQLITE_DROP = (
     f"DROP TABLE IF EXISTS {KEYS_TABLE}",
 )
 
+TextIndex = Literal["fts5", "pg_trgm"]
 _PROBE = "lanebot_trigram_probe"
 _fts_present: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
 
@@ -140,6 +141,14 @@ def ensure(connection: Connection) -> bool:
     return True
 
 
+def kind(connection: Connection) -> TextIndex | None:
+    """Which text index search may use here: SQLite's FTS5 table if this database has it; on
+    PostgreSQL the trigram indexes (the same SQL runs without them, only slower)."""
+    if connection.dialect.name == "postgresql":
+        return "pg_trgm"
+    return "fts5" if fts_present(connection) else None
+
+
 def fts_present(connection: Connection) -> bool:
     """Whether this SQLite database has ``runs_text`` (False on other databases). Looked up once
     per engine: the schema changes only by migration, and migrating forgets the answer (``forget``)."""
@@ -163,12 +172,17 @@ def forget(engine: Engine) -> None:
     _fts_present.pop(engine, None)
 
 
-def runs_matching(needle: str) -> Any:
+def runs_matching(needle: str, when: Any = None) -> Select[Any]:
     """``SELECT run_id …`` of the runs whose request or draft contains ``needle`` (SQLite's FTS5
-    phrase query, case folded): a superset of what ``LIKE`` accepts, never missing a match."""
+    phrase query, case folded): a superset of what ``LIKE`` accepts, never missing a match.
+
+    With ``when`` (a SQL condition), only while it holds: otherwise the query is the empty
+    phrase, which matches nothing without reading the index."""
     keys = table(KEYS_TABLE, column("key"), column("run_id"))
     fts = table(FTS_TABLE, column("rowid"))
-    phrase = '"' + needle.replace('"', '""') + '"'
+    phrase: Any = '"' + needle.replace('"', '""') + '"'
+    if when is not None:
+        phrase = case((when, phrase), else_='""')
     return (
         select(keys.c.run_id)
         .join(fts, fts.c.rowid == keys.c.key)
