@@ -23,6 +23,7 @@ rename one.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 from collections.abc import Iterable
 from dataclasses import astuple, dataclass, fields
@@ -116,7 +117,8 @@ def search(source: Session | Connection | Engine, query: AuditQuery) -> list[Run
 
 def _search(connection: Connection, query: AuditQuery) -> list[RunSummary]:
     index = text_index.kind(connection) if uses_text_index(query) else None
-    rows = connection.execute(build_statement(query, index=index)).all()
+    statement = _statement(search_page.shape_of(query, index))
+    rows = connection.execute(statement, search_page.parameters(query)).all()
     return [RunSummary(*row) for row in rows]
 
 
@@ -126,14 +128,21 @@ def uses_text_index(query: AuditQuery) -> bool:
 
 
 def build_statement(query: AuditQuery, *, index: TextIndex | None = None) -> Select[Any]:
-    """The single SELECT behind ``search``: the page of runs (``storage.search_page``), then their
-    summary columns and final decision for those rows only.
+    """The single SELECT behind ``search``, its values bound (for ``EXPLAIN``; ``search`` passes
+    them as parameters of the statement it keeps per query shape).
 
     ``index``: the text index the database has (``storage.text_index.kind``); the caller says
     which, since it is a property of the database, not of the query."""
+    return _statement(search_page.shape_of(query, index)).params(search_page.parameters(query))
+
+
+@functools.lru_cache(maxsize=256)
+def _statement(shape: search_page.Shape) -> Select[Any]:
+    """The page of runs (``storage.search_page``), then their summary columns and final decision,
+    read for those rows only."""
     run = models.Run
     final = aliased(models.Decision, name="final_decision")
-    on_page = search_page.page(query, index=index).subquery("on_page")
+    on_page = search_page.statement(shape).subquery("on_page")
     columns = (
         run.id,
         run.lane,

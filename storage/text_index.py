@@ -20,10 +20,10 @@ only narrows which rows it reads.
   ``runs_text_source``. FTS5 rows are keyed by integers and ``runs.id`` is a string, so
   ``runs_text_keys`` gives each run a stable integer (``runs``' own rowid may change on VACUUM).
   Triggers on ``runs`` keep it in step inside the writing transaction, so every writer, in any
-  process or bot instance, keeps the index current without knowing it exists. Search adds
-  ``runs.id IN (… MATCH '"needle"')``: a phrase of trigrams, which finds every run containing the
-  needle (FTS5 folds case, Unicode-wide, so it finds a superset of what SQLite's ASCII-only
-  ``LIKE`` accepts; the ``LIKE`` then decides). A needle of fewer than three characters has no
+  process or bot instance, keeps the index current without knowing it exists. Search asks it for
+  the runs holding every trigram of the needle (``runs_with_trigrams``): a superset of the runs
+  containing it (FTS5 also folds case Unicode-wide, SQLite's ``LIKE`` only ASCII), and the ``LIKE``
+  then decides. A needle of fewer than three characters has no
   trigram: it is answered by reading runs newest first, as before.
 
 These objects are not in ``storage.models`` (SQLAlchemy cannot describe a virtual table, triggers or
@@ -172,22 +172,33 @@ def forget(engine: Engine) -> None:
     _fts_present.pop(engine, None)
 
 
-def runs_matching(needle: str, when: Any = None) -> Select[Any]:
-    """``SELECT run_id …`` of the runs whose request or draft contains ``needle`` (SQLite's FTS5
-    phrase query, case folded): a superset of what ``LIKE`` accepts, never missing a match.
-
-    With ``when`` (a SQL condition), only while it holds: otherwise the query is the empty
-    phrase, which matches nothing without reading the index."""
+def runs_with_trigrams(query: Any, when: Any = None) -> Select[Any]:
+    """``SELECT run_id …`` of the runs whose request or draft holds every trigram of a needle
+    (``query``: its ``fts5_query``, case folded by FTS5): a superset of the runs containing it,
+    never missing one. With ``when`` (a SQL condition), only while it holds: otherwise the query
+    is the empty phrase, which matches nothing without reading the index."""
     keys = table(KEYS_TABLE, column("key"), column("run_id"))
     fts = table(FTS_TABLE, column("rowid"))
-    phrase: Any = '"' + needle.replace('"', '""') + '"'
     if when is not None:
-        phrase = case((when, phrase), else_='""')
+        query = case((when, query), else_='""')
     return (
         select(keys.c.run_id)
         .join(fts, fts.c.rowid == keys.c.key)
-        .where(literal_column(FTS_TABLE).op("MATCH")(phrase))
+        .where(literal_column(FTS_TABLE).op("MATCH")(query))
     )
+
+
+def fts5_query(needle: str) -> str:
+    """``"abc" AND "def" AND …``: trigrams of ``needle`` covering all of it, each quoted.
+
+    An AND of every third trigram (and the last): FTS5 advances a conjunction by seeking, so it
+    stays cheap for common trigrams, where a phrase query of all of them reads every position of
+    every one (~0.1 s for "the customer" at 100,000 runs)."""
+    starts = [*range(0, len(needle) - MIN_CHARS + 1, MIN_CHARS)]
+    if starts[-1] != len(needle) - MIN_CHARS:
+        starts.append(len(needle) - MIN_CHARS)
+    trigrams = dict.fromkeys(needle[start : start + MIN_CHARS] for start in starts)
+    return " AND ".join('"' + trigram.replace('"', '""') + '"' for trigram in trigrams)
 
 
 def include_in_autogenerate(name: str | None, type_: str, parent_names: Any) -> bool:

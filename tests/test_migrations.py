@@ -144,7 +144,7 @@ def indexed_ids(engine: Engine, needle: str) -> list[str]:
     """The runs the text index itself names (on PostgreSQL: what a bitmap scan of it finds)."""
     with engine.begin() as connection:
         if connection.dialect.name == "sqlite":
-            return sorted(connection.execute(text_index.runs_matching(needle)).scalars())
+            return sorted(connection.execute(text_index.runs_with_trigrams(text_index.fts5_query(needle))).scalars())
         connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
         connection.exec_driver_sql("SET LOCAL enable_indexscan = off")  # bitmap scans only
         plan = "\n".join(row[0] for row in connection.exec_driver_sql(_TEXT_SQL, {"p": f"%{needle}%"}))
