@@ -6,15 +6,18 @@ hand-offs, a strong tier that costs ten times the fast one, a few percent of unk
 review outcomes whose rework differs per lane and per model. Deterministic for a given seed.
 
 Rows are written in bulk: ``executemany`` in one transaction on SQLite, ``COPY`` on PostgreSQL.
-Attempts are not generated: the digest never reads them.
+Attempts and texts are generated only on request (``generate(..., details=True)``): the digest
+reads neither, the audit search reads both. They come from a second random stream, so asking for
+them leaves every other column exactly as it was for the same seed.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -54,6 +57,13 @@ RUN_COLUMNS = (
 )  # fmt: skip
 CREATED = RUN_COLUMNS.index("created_at")
 DECISION_COLUMNS = ("run_id", "kind", "actor", "final", "reason", "edit_distance", "created_at")
+TEXT_COLUMNS = ("input_text", "draft_text")
+ATTEMPT_COLUMNS = (
+    "run_id", "seq", "kind", "tier", "provider", "model_requested", "model_answered", "price_known",
+    "latency_ms", "outcome", "started_at",
+)  # fmt: skip
+ANSWERED = {"gpt-5-mini": "gpt-5-mini-2025-08-07", "claude-sonnet-4-6": "claude-sonnet-4-6-20260115"}
+"""Providers answer with a dated model id: search by either name finds the run."""
 _FINAL_KIND = {"approved": "approve", "edited": "edit", "rejected": "reject", "expired": "expire"}
 
 
@@ -61,6 +71,13 @@ _FINAL_KIND = {"approved": "approve", "edited": "edit", "rejected": "reject", "e
 class History:
     runs: list[tuple[Any, ...]]
     decisions: list[tuple[Any, ...]]
+    attempts: list[tuple[Any, ...]] = field(default_factory=list)
+    details: bool = False
+    """True when every run tuple ends with ``TEXT_COLUMNS`` and ``attempts`` is filled."""
+
+    @property
+    def run_columns(self) -> tuple[str, ...]:
+        return RUN_COLUMNS + TEXT_COLUMNS if self.details else RUN_COLUMNS
 
 
 def _pick(rng: random.Random, weighted: Sequence[tuple[str, float]]) -> str:
@@ -127,13 +144,79 @@ def _run(
     return run, (run[0], kind, actor, True, reason, distance, decided)
 
 
-def generate(count: int, start: datetime, end: datetime, *, seed: int = 47) -> History:
-    """``count`` runs with request times in ``[start, end)`` (naive UTC), and their final decisions."""
-    rng = random.Random(seed)
+WORDS = (
+    "the", "to", "and", "a", "of", "you", "your", "we", "is", "for", "on", "in", "it", "this", "that",
+    "our", "please", "can", "with", "order", "be", "have", "are", "not", "will", "as", "at", "thanks",
+    "hi", "hello", "team", "customer", "account", "invoice", "payment", "delivery", "parcel", "shipping",
+    "refund", "return", "replace", "damaged", "missing", "late", "update", "status", "question", "issue",
+    "problem", "help", "support", "service", "contract", "clause", "term", "renewal", "notice",
+    "liability", "schedule", "price", "pricing", "discount", "quote", "plan", "upgrade", "downgrade",
+    "subscription", "cancel", "cancellation", "trial", "license", "seat", "user", "users", "login",
+    "password", "reset", "access", "error", "bug", "crash", "timeout", "deploy", "release", "build",
+    "test", "pipeline", "review", "merge", "branch", "commit", "database", "query", "index", "migration",
+    "latency", "incident", "outage", "postmortem", "summary", "impact", "root", "cause", "mitigation",
+    "alert", "page", "customer-facing", "translation", "german", "french", "spanish", "italian", "tone",
+    "formal", "informal", "meeting", "call", "tomorrow", "today", "yesterday", "week", "month",
+    "quarter", "q3", "q4", "deadline", "urgent", "asap", "thank", "regards", "best", "kind", "sorry",
+    "apologies", "confirm", "confirmed", "received", "sent", "shipped", "tracking", "number", "address",
+    "billing", "card", "charge", "charged", "twice", "chargeback", "lawyer", "legal", "policy", "warranty",
+    "guarantee", "stock", "available", "availability", "size", "colour", "color", "model", "version",
+    "feature", "request", "roadmap", "feedback", "survey", "email", "phone", "chat", "ticket", "escalate",
+    "escalation", "manager", "agent", "reply", "draft", "message", "notes"
+)  # fmt: skip
+_WORD_WEIGHTS = tuple(itertools.accumulate(1.0 / rank for rank in range(1, len(WORDS) + 1)))
+"""Cumulative Zipf weights: a few words are everywhere, most are rare, as in real messages."""
+_FRAGMENTS = 20_000
+
+
+def _fragments(rng: random.Random) -> list[str]:
+    """Word sequences of 3 to 30 words; a text is a few of them, so texts rarely repeat."""
+    return [
+        " ".join(rng.choices(WORDS, cum_weights=_WORD_WEIGHTS, k=rng.randrange(3, 31)))
+        for _ in range(_FRAGMENTS)
+    ]
+
+
+def _texts(rng: random.Random, fragments: list[str]) -> tuple[str, str]:
+    """A redacted request (sometimes with an order number or a redaction placeholder) and a draft."""
+    pick = rng.randrange
+    request = f"{fragments[pick(_FRAGMENTS)]}, {fragments[pick(_FRAGMENTS)]}"
+    if pick(10) < 3:
+        request += f" order {pick(10**7):07d}"
+    if pick(20) == 0:
+        request += " [EMAIL]"
+    draft = ". ".join(fragments[pick(_FRAGMENTS)] for _ in range(3))
+    return request.capitalize() + ".", draft.capitalize() + "."
+
+
+def _attempts(run: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    """The model calls behind a run, as the engine records them (a fallback's first call failed)."""
+    run_id, route, tier, provider, model, status = run[0], run[8], run[9], run[10], run[11], run[5]
+    created, latency = run[CREATED], run[RUN_COLUMNS.index("latency_ms")]
+    calls = []
+    if route == "fallback":
+        calls.append(("first", "fast", "openai", "gpt-5-mini", False))
+    kind = {"default": "first", "human": "first"}.get(route, route)
+    calls.append((kind, tier, provider, model, status != "failed"))
+    return [
+        (run_id, seq, kind, tier, provider, model, ANSWERED.get(model, model) if ok else None, True,
+         latency, "ok" if ok else "failed", created)
+        for seq, (kind, tier, provider, model, ok) in enumerate(calls, start=1)
+    ]  # fmt: skip
+
+
+def generate(count: int, start: datetime, end: datetime, *, seed: int = 47, details: bool = False) -> History:
+    """``count`` runs with request times in ``[start, end)`` (naive UTC), and their final decisions;
+    with ``details``, also their texts and attempts (see the module docstring)."""
+    rng, detail_rng = random.Random(seed), random.Random(seed + 1)
     span_s = (end - start).total_seconds()
-    runs, decisions = [], []
+    runs, decisions, attempts = [], [], []
+    fragments = _fragments(detail_rng) if details else []
     for index in range(count):
         run, decision = _run(rng, index, start, span_s)
+        if details:
+            attempts += _attempts(run)
+            run = (*run, *_texts(detail_rng, fragments))
         runs.append(run)
         if decision is not None:
             decisions.append(decision)
@@ -141,7 +224,8 @@ def generate(count: int, start: datetime, end: datetime, *, seed: int = 47) -> H
     # range on created_at read neighbouring pages. Random insertion order would misrepresent that.
     runs.sort(key=lambda run: run[CREATED])
     decisions.sort(key=lambda decision: decision[-1])
-    return History(runs, decisions)
+    attempts.sort(key=lambda attempt: attempt[-1])
+    return History(runs, decisions, attempts, details)
 
 
 def _batches(rows: list[tuple[Any, ...]], size: int = 50_000) -> Iterator[list[tuple[Any, ...]]]:
@@ -162,13 +246,14 @@ def _sqlite_time(value: datetime | None) -> str | None:
     return None if value is None else value.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
+def _insert_sql(table: str, columns: Sequence[str]) -> str:
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+
+
 def _load_sqlite(engine: Engine, history: History) -> None:
     times = {RUN_COLUMNS.index(c) for c in ("created_at", "started_at", "drafted_at", "decided_at")}
-    run_sql = f"INSERT INTO runs ({', '.join(RUN_COLUMNS)}) VALUES ({', '.join('?' * len(RUN_COLUMNS))})"
-    decision_sql = (
-        f"INSERT INTO decisions ({', '.join(DECISION_COLUMNS)}) "
-        f"VALUES ({', '.join('?' * len(DECISION_COLUMNS))})"
-    )
+    run_sql = _insert_sql("runs", history.run_columns)
+    decision_sql = _insert_sql("decisions", DECISION_COLUMNS)
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
@@ -179,6 +264,10 @@ def _load_sqlite(engine: Engine, history: History) -> None:
             )
         for batch in _batches(history.decisions):
             cursor.executemany(decision_sql, [(*d[:-1], _sqlite_time(d[-1])) for d in batch])
+        for batch in _batches(history.attempts):
+            cursor.executemany(
+                _insert_sql("attempts", ATTEMPT_COLUMNS), [(*a[:-1], _sqlite_time(a[-1])) for a in batch]
+            )
         raw.commit()
         cursor.execute("ANALYZE")
         raw.commit()
@@ -190,15 +279,17 @@ def _load_postgres(engine: Engine, history: History) -> None:
     raw = engine.raw_connection()
     try:
         cursor: Any = raw.cursor()
-        with cursor.copy(f"COPY runs ({', '.join(RUN_COLUMNS)}) FROM STDIN") as copy:
-            for row in history.runs:
-                copy.write_row(row)
-        with cursor.copy(f"COPY decisions ({', '.join(DECISION_COLUMNS)}) FROM STDIN") as copy:
-            for row in history.decisions:
-                copy.write_row(row)
+        for table, columns, rows in (
+            ("runs", history.run_columns, history.runs),
+            ("decisions", DECISION_COLUMNS, history.decisions),
+            ("attempts", ATTEMPT_COLUMNS, history.attempts),
+        ):
+            with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
         raw.commit()
-        cursor.execute("ANALYZE runs")
-        cursor.execute("ANALYZE decisions")
+        for table in ("runs", "decisions", "attempts"):
+            cursor.execute(f"ANALYZE {table}")
         raw.commit()
     finally:
         raw.close()

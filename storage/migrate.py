@@ -14,6 +14,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from storage import text_index
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 MIGRATION_LOCK_ID = 7_261_432_001
 """PostgreSQL advisory lock key that serialises concurrent upgrades."""
@@ -34,7 +36,11 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             # for it and then find nothing to do (the lock is released at commit).
             connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_ID})")
         config.attributes["connection"] = connection
+        text_index.forget(engine)
         command.upgrade(config, revision)
+        if revision == "head":
+            # A database that could not have the text index when its revision ran may have it now.
+            text_index.ensure(connection)
 
 
 def current_revision(engine: Engine) -> str | None:

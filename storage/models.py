@@ -14,6 +14,10 @@
 
 Text columns hold *redacted* text only (see ``storage.redaction``); a lane with
 ``store_text = "none"`` stores no text at all. Times are UTC and timezone-aware.
+
+Free-text search has its own index, outside these models because SQLAlchemy cannot describe it
+(an FTS5 table and triggers on SQLite, ``pg_trgm`` indexes on PostgreSQL): see
+``storage.text_index``.
 """
 
 from __future__ import annotations
@@ -66,6 +70,10 @@ DIGEST_INDEX_COLUMNS = (
 """Columns of ``ix_runs_digest``: a lane's week as one slice, then everything the digest reads."""
 
 
+SEARCH_INDEX_COLUMNS = ("status", "requester", "model", "tier")
+"""Columns with a ``(column, created_at)`` index for audit search (``lane`` has had one since 0001)."""
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Stores naive UTC, returns aware UTC: SQLite keeps no zone, PostgreSQL's is not trusted."""
 
@@ -97,16 +105,16 @@ class Run(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     lane: Mapped[str] = mapped_column(String(64))
-    requester: Mapped[str] = mapped_column(String(64), index=True)
+    requester: Mapped[str] = mapped_column(String(64))
     channel: Mapped[str | None] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(String(16), default="cli")
-    status: Mapped[str] = mapped_column(String(24), index=True)
+    status: Mapped[str] = mapped_column(String(24))
     review_rule: Mapped[str] = mapped_column(String(16), default="owner")
     risk: Mapped[str] = mapped_column(String(8), default="low")
     route_kind: Mapped[str | None] = mapped_column(String(16))
     tier: Mapped[str | None] = mapped_column(String(64))
     provider: Mapped[str | None] = mapped_column(String(32))
-    model: Mapped[str | None] = mapped_column(String(128), index=True)
+    model: Mapped[str | None] = mapped_column(String(128))
     route_reasons: Mapped[list[str]] = mapped_column(default=list)
     fallback_reason: Mapped[str | None] = mapped_column(String(255))
     escalation_reason: Mapped[str | None] = mapped_column(String(255))
@@ -155,6 +163,9 @@ class Run(Base):
         # Covers every column the weekly digest reads, so a week is answered from the index alone
         # (storage.digest_queries; revision 0002_digest_index).
         Index("ix_runs_digest", *DIGEST_INDEX_COLUMNS),
+        # Audit search: each filter's runs newest first, so a page stops after ``limit`` rows
+        # however many runs match, and finds the few fast when few match (revision 0003).
+        *(Index(f"ix_runs_{name}_created_at", name, "created_at") for name in SEARCH_INDEX_COLUMNS),
     )
 
 
@@ -183,7 +194,12 @@ class Attempt(Base):
 
     run: Mapped[Run] = relationship(back_populates="attempts")
 
-    __table_args__ = (UniqueConstraint("run_id", "seq", name="uq_attempts_run_id_seq"),)
+    __table_args__ = (
+        UniqueConstraint("run_id", "seq", name="uq_attempts_run_id_seq"),
+        # Audit search by model: the runs that asked for or got it (revision 0003).
+        Index("ix_attempts_model_requested", "model_requested", "run_id"),
+        Index("ix_attempts_model_answered", "model_answered", "run_id"),
+    )
 
 
 class Decision(Base):

@@ -1,15 +1,19 @@
 """Searching the audit trail: which runs match, one summary line each, newest first.
 
-The whole answer is one SQL statement. A run's final decision is joined in directly (the partial
-unique index ``uq_decisions_one_final`` guarantees at most one per run, so the join never
-multiplies rows); the filters that look at other rows (a reviewer's decisions, a model named by
-an attempt) are ``EXISTS`` subqueries, so a run matches once however many rows match. Nothing is
-loaded lazily and nothing is read per row: no N+1 however long the page.
+The whole answer is one SQL statement. Which runs are on the page is decided first, on ids and
+times alone (``storage.search_page``: how every filter stays fast at a million runs); the summary
+columns and the run's final decision are then read for those rows only (the partial unique index
+``uq_decisions_one_final`` guarantees at most one final decision per run, so the join never
+multiplies rows). The filters that look at other rows (a reviewer's decisions, a model named by
+an attempt) test for existence, so a run matches once however many rows match. Nothing is loaded
+lazily and nothing is read per row: no N+1 however long the page.
 
-Text search looks only at the *stored* text, which is already redacted (``storage.redaction``):
-searching for a secret or an e-mail address finds nothing because nothing holds it. ``%`` and
-``_`` typed by a person are matched literally. PostgreSQL matches case-insensitively with
-``ILIKE``; SQLite's ``lower(...) LIKE lower(...)`` folds ASCII letters only.
+Text search matches a case-insensitive substring of the run's request or its draft, as *stored*:
+already redacted (``storage.redaction``), so searching for a secret or an e-mail address finds
+nothing because nothing holds it. ``%`` and ``_`` typed by a person are matched literally.
+PostgreSQL matches case-insensitively with ``ILIKE``; SQLite's ``lower(...) LIKE lower(...)``
+folds ASCII letters only. A trigram index (``storage.text_index``) finds the runs for needles of
+three characters or more; shorter ones are matched by reading runs newest first.
 
 The summary's keys (``SUMMARY_KEYS``) are a published format: the CLI's ``--json`` and ``--csv``,
 and whatever people build on them, read these names in this order. Add keys at the end, never
@@ -19,25 +23,23 @@ rename one.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 from collections.abc import Iterable
 from dataclasses import astuple, dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, and_, case, exists, or_, select
+from sqlalchemy import Connection, Engine, Select, and_, case, select
 from sqlalchemy.orm import Session, aliased
 
 from lanes.audit import InvalidRequestError
-from storage import models
+from storage import models, search_page, text_index
 from storage.audit_filters import check_status
+from storage.search_page import REVIEW_KINDS, escape_like
+from storage.text_index import TextIndex
 
 MAX_LIMIT = 10_000
-REVIEW_KINDS: tuple[str, ...] = ("approve", "edit", "reject", "approval")
-"""Decision kinds that make their actor a reviewer of the run. Refused clicks, reminders and
-expiries are in the trail too, but a person refused is not a reviewer and the bot is not one."""
-
-_LIKE_ESCAPE = "\\"
 
 
 @dataclass(frozen=True)
@@ -117,19 +119,40 @@ SUMMARY_KEYS: tuple[str, ...] = tuple(f.name for f in fields(RunSummary))
 
 def search(source: Session | Connection | Engine, query: AuditQuery) -> list[RunSummary]:
     """Run ``query`` and return its page of summaries, newest first."""
-    statement = build_statement(query)
     if isinstance(source, Engine):
         with source.connect() as connection:
-            rows = connection.execute(statement).all()
-    else:
-        rows = source.execute(statement).all()
+            return _search(connection, query)
+    return _search(source.connection() if isinstance(source, Session) else source, query)
+
+
+def _search(connection: Connection, query: AuditQuery) -> list[RunSummary]:
+    index = text_index.kind(connection) if uses_text_index(query) else None
+    statement = _statement(search_page.shape_of(query, index))
+    rows = connection.execute(statement, search_page.parameters(query)).all()
     return [RunSummary(*row) for row in rows]
 
 
-def build_statement(query: AuditQuery) -> Select[Any]:
-    """The single SELECT behind ``search``: runs, their final decision, the filters, the page."""
+def uses_text_index(query: AuditQuery) -> bool:
+    """Whether the text filter can be narrowed by a trigram index (needles of 3+ characters)."""
+    return len(query.text or "") >= text_index.MIN_CHARS
+
+
+def build_statement(query: AuditQuery, *, index: TextIndex | None = None) -> Select[Any]:
+    """The single SELECT behind ``search``, its values bound (for ``EXPLAIN``; ``search`` passes
+    them as parameters of the statement it keeps per query shape).
+
+    ``index``: the text index the database has (``storage.text_index.kind``); the caller says
+    which, since it is a property of the database, not of the query."""
+    return _statement(search_page.shape_of(query, index)).params(search_page.parameters(query))
+
+
+@functools.lru_cache(maxsize=256)
+def _statement(shape: search_page.Shape) -> Select[Any]:
+    """The page of runs (``storage.search_page``), then their summary columns and final decision,
+    read for those rows only."""
     run = models.Run
     final = aliased(models.Decision, name="final_decision")
+    on_page = search_page.statement(shape).subquery("on_page")
     columns = (
         run.id,
         run.lane,
@@ -155,70 +178,16 @@ def build_statement(query: AuditQuery) -> Select[Any]:
     )
     return (
         select(*columns)
+        .select_from(on_page)
+        .join(run, run.id == on_page.c.id)
         .outerjoin(final, and_(final.run_id == run.id, final.final))
-        .where(*_filters(query))
-        .order_by(run.created_at.desc(), run.id.desc())
-        .limit(query.limit)
-        .offset(query.offset)
+        .order_by(on_page.c.created_at.desc(), on_page.c.id.desc())
     )
 
 
 def _only_for(final: Any, kind: str, column: Any) -> Any:
     """``column`` of the final decision when it is of ``kind``, else NULL."""
     return case((final.kind == kind, column), else_=None)
-
-
-def _filters(query: AuditQuery) -> list[Any]:
-    run = models.Run
-    clauses: list[Any] = []
-    for column, value in (
-        (run.lane, query.lane),
-        (run.status, query.status),
-        (run.requester, query.requester),
-    ):
-        if value is not None:
-            clauses.append(column == value)
-    if query.since is not None:
-        clauses.append(run.created_at >= query.since)
-    if query.until is not None:
-        clauses.append(run.created_at < query.until)
-    if query.model is not None:
-        clauses.append(_model_matches(query.model))
-    if query.reviewer is not None:
-        clauses.append(_reviewed_by(query.reviewer))
-    if query.text:
-        pattern = f"%{escape_like(query.text)}%"
-        clauses.append(
-            or_(
-                run.input_text.ilike(pattern, escape=_LIKE_ESCAPE),
-                run.draft_text.ilike(pattern, escape=_LIKE_ESCAPE),
-            )
-        )
-    return clauses
-
-
-def _model_matches(model: str) -> Any:
-    """The run answered with ``model``, ran on a tier of that name, or any attempt asked or got it."""
-    run, attempt = models.Run, models.Attempt
-    by_attempt = exists().where(
-        attempt.run_id == run.id,
-        or_(attempt.model_requested == model, attempt.model_answered == model),
-    )
-    return or_(run.model == model, run.tier == model, by_attempt)
-
-
-def _reviewed_by(actor: str) -> Any:
-    decision = models.Decision
-    return exists().where(
-        decision.run_id == models.Run.id,
-        decision.actor == actor,
-        decision.kind.in_(REVIEW_KINDS),
-    )
-
-
-def escape_like(text: str) -> str:
-    """Make ``text`` match itself literally inside a LIKE pattern (escape character: backslash)."""
-    return text.replace(_LIKE_ESCAPE, _LIKE_ESCAPE * 2).replace("%", "\\%").replace("_", "\\_")
 
 
 def to_csv(summaries: Iterable[RunSummary]) -> str:
@@ -240,6 +209,7 @@ def _csv_cell(value: object) -> object:
 
 
 __all__ = [
+    "REVIEW_KINDS",
     "SUMMARY_KEYS",
     "AuditQuery",
     "RunSummary",
@@ -247,4 +217,5 @@ __all__ = [
     "escape_like",
     "search",
     "to_csv",
+    "uses_text_index",
 ]
