@@ -202,9 +202,11 @@ EXAMPLES: dict[str, list[Example]] = {
         around("536-90-4399", "[ID:us_ssn]"),
         around("078-05-1120", "[ID:us_ssn]"),
     ],
-    "US Social Security numbers, under their name": [
+    "US Social Security numbers, after their name": [
         assigned("ssn={}", "536904399", "[ID:us_ssn]"),
         assigned('{{"social_security_number": "{}"}}', "536 90 4399", "[ID:us_ssn]"),
+        assigned("My SSN is {}, thanks", "536904399", "[ID:us_ssn]"),
+        assigned("Social Security No. {}", "457-55-5462", "[ID:us_ssn]"),
     ],
     "US Individual Taxpayer Identification Numbers": [around("912-90-3456", "[ID:us_itin]")],
     "Canadian Social Insurance Numbers": [
