@@ -19,10 +19,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from collections.abc import Iterator
-from pathlib import Path
 
 from storage.redaction._checks import LUHN, Stdnum
 from storage.redaction._detectors import Finder, Hit, Options
@@ -62,7 +62,8 @@ def _leading(char: str) -> bool:
 
 def load_tlds() -> frozenset[str]:
     """The top-level domains of the Public Suffix List (``tlds.txt``), in Unicode and punycode."""
-    text = Path(__file__).with_name("tlds.txt").read_text(encoding="utf-8")
+    with open(os.path.join(os.path.dirname(__file__), "tlds.txt"), encoding="utf-8") as file:
+        text = file.read()  # not pathlib: importing it (and urllib.parse) would cost this package ~3 ms
     labels = {line for line in text.splitlines() if line and not line.startswith("#")}
     return frozenset(labels | _PRIVATE_TLDS)
 
