@@ -2,8 +2,9 @@
 
 The caller always gets an ``Attempt`` back (with the completion, or with the mapped provider
 error) and never an exception from a provider, because a failing model is an outcome to record
-and route around, not a crash. Failed attempts carry no tokens and no cost: they were not
-completions, so they are not billed as such.
+and route around, not a crash. That holds for an adapter bug too (an exception that is not a
+``ProviderError``): the call was made, so it is recorded, as ``internal_error``. Failed attempts
+carry no tokens and no cost: they were not completions, so they are not billed as such.
 """
 
 from __future__ import annotations
@@ -20,6 +21,16 @@ from lanes.providers.errors import ProviderError
 from lanes.values import Attempt, AttemptKind
 
 log = logging.getLogger(__name__)
+
+
+def adapter_error(tier: str, spec: ModelSpec, exc: Exception) -> ProviderError:
+    """What an adapter's unexpected exception becomes: not transient (a bug, not an outage), so
+    the run fails cleanly with the attempt on record instead of losing it to a crash."""
+    return ProviderError(
+        f"lanebot could not handle the answer of {spec.provider} {spec.model} ({type(exc).__name__}); "
+        "the call is recorded: report the run id",
+        reason_code="internal_error",
+    )
 
 
 @dataclass(frozen=True)
@@ -45,8 +56,12 @@ class AttemptRunner:
         *,
         clock: Callable[[], datetime],
         monotonic: Callable[[], float],
+        scrub: Callable[[str], str] = str,
     ) -> None:
+        """``scrub`` removes secrets from a provider's error text before it is recorded (the
+        engine passes its redactor's ``redact_secrets``): providers echo requests in errors."""
         self._models = models
+        self._scrub = scrub
         self._providers = providers
         self._clock = clock
         self._monotonic = monotonic
@@ -69,7 +84,13 @@ class AttemptRunner:
         except ProviderError as exc:
             latency = (self._monotonic() - started) * 1000
             log.warning("model call failed", extra={"tier": tier, "reason_code": exc.reason_code})
+            exc.message = self._scrub(exc.message)  # it travels on: run error, reasons, Slack
             return AttemptResult(self._failed(kind, tier, spec, started_at, latency, exc), error=exc)
+        except Exception as exc:  # an adapter bug: the call was made, so it is still an attempt
+            latency = (self._monotonic() - started) * 1000
+            log.exception("model adapter raised an unexpected error", extra={"tier": tier})
+            error = adapter_error(tier, spec, exc)
+            return AttemptResult(self._failed(kind, tier, spec, started_at, latency, error), error=error)
         latency = (self._monotonic() - started) * 1000
         cost = cost_usd(spec, completion.input_tokens, completion.output_tokens)
         attempt = Attempt(

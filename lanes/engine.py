@@ -148,7 +148,9 @@ class Engine:
         self.breaker = breaker or CircuitBreaker(
             runtime.breaker_failures, runtime.breaker_cooldown_s, monotonic
         )
-        self._runner = AttemptRunner(config.models, providers, clock=clock, monotonic=monotonic)
+        self._runner = AttemptRunner(
+            config.models, providers, clock=clock, monotonic=monotonic, scrub=redactor.redact_secrets
+        )
         self._spend = SpendTracker(store.spent_since, monotonic=monotonic, ttl_s=spend_ttl_s)
         self._policy_versions: dict[str, tuple[LaneConfig, Mapping[str, ModelSpec], str]] = {}
 
@@ -222,7 +224,7 @@ class Engine:
     def _execute(self, plan: _Plan, execution: Execution) -> ExecutionOutcome:
         if plan.route.needs_confirmation:
             return ExecutionOutcome(
-                status="needs_confirmation", route_kind="default", message=plan.route.explain()
+                ending="needs_confirmation", route_kind="default", message=plan.route.explain()
             )
         try:
             return execution.execute(plan.route)
@@ -233,7 +235,7 @@ class Engine:
                 "run stopped on an unexpected error", extra={"run_id": plan.run_id, "lane": plan.lane.name}
             )
             return ExecutionOutcome(
-                status="failed",
+                ending="failed",
                 route_kind=plan.route.kind,
                 tier=plan.route.tier,
                 message=(
@@ -350,7 +352,7 @@ class Engine:
         review_rule = effective_review_rule(lane, plan.request.text, outcome.draft or "")
         stored_draft, _ = self._stored_text(lane, outcome.draft)
         answered = outcome.answered
-        awaiting = outcome.status in AWAITING_REVIEW
+        awaiting = outcome.ending in AWAITING_REVIEW
         record = RunOutcome(
             finished_at=now,
             route_kind=outcome.route_kind,
@@ -362,7 +364,7 @@ class Engine:
             fallback_reason=outcome.fallback_reason,
             escalation_reason=outcome.escalation_reason,
             failed_check=outcome.failed_check,
-            error=outcome.message if outcome.status in ("failed", "needs_confirmation") else None,
+            error=outcome.message if outcome.ending in ("failed", "needs_confirmation") else None,
             cost_usd=total_cost,
             cost_known=cost_known,
             input_tokens=_sum(a.input_tokens for a in attempts),
@@ -371,7 +373,7 @@ class Engine:
             expires_at=now + timedelta(seconds=lane.review_timeout_s) if awaiting else None,
         )
         self._write_outcome(plan, outcome, record, unrecorded)
-        log.info("run finished", extra={"run_id": plan.run_id, "lane": lane.name, "status": outcome.status})
+        log.info("run finished", extra={"run_id": plan.run_id, "lane": lane.name, "status": outcome.ending})
         result = self._result(plan, outcome, attempts, review_rule, total_cost, cost_known, latency)
         self.observer.run_finished(result)
         return result
@@ -379,7 +381,7 @@ class Engine:
     def _write_outcome(
         self,
         plan: _Plan,
-        ending: ExecutionOutcome,
+        executed: ExecutionOutcome,
         outcome: RunOutcome,
         unrecorded: Sequence[tuple[int, Attempt]],
     ) -> None:
@@ -387,7 +389,7 @@ class Engine:
         are written on their own if the store takes them, and the run is marked failed if it can be."""
         lane = plan.lane.name
         try:
-            change = end_of_model_work(ending.status)
+            change = end_of_model_work(executed.ending)
             moved = self.store.finish_run(plan.run_id, change, outcome, attempts=unrecorded)
         except AuditWriteError:
             for seq, attempt in unrecorded:
@@ -414,7 +416,7 @@ class Engine:
         return RunResult(
             run_id=plan.run_id,
             lane=plan.lane.name,
-            status=outcome.status,
+            status=outcome.ending,
             route=plan.route,
             route_kind=outcome.route_kind,
             draft=shown,

@@ -24,13 +24,17 @@ from lanes.attempts import AttemptResult, AttemptRunner, PromptText
 from lanes.breaker import CircuitBreaker
 from lanes.checks import check_draft, compare_key_fields
 from lanes.config import LaneConfig, ModelSpec
+from lanes.lifecycle import ModelWorkEnding
 from lanes.providers.errors import ContentPolicyError, ContextLengthError, ProviderError, TransientError
-from lanes.values import Attempt, AttemptKind, Route, RouteKind, RunStatus
+from lanes.values import Attempt, AttemptKind, Route, RouteKind
 
 
 @dataclass(frozen=True)
 class ExecutionOutcome:
-    status: RunStatus
+    """How a run's model work ended. ``ending`` is a verdict, not a status: the engine hands it to
+    ``lanes.lifecycle.end_of_model_work`` for the transition the store executes."""
+
+    ending: ModelWorkEnding
     route_kind: RouteKind
     message: str
     draft: str | None = None
@@ -118,7 +122,7 @@ class Execution:
             return self._after_context_length(error, tier)
         if isinstance(error, ContentPolicyError):
             return ExecutionOutcome(
-                status="needs_human",
+                ending="needs_human",
                 route_kind="human",
                 tier=tier,
                 message=f"{tier} declined on content policy: {error.message}. A reviewer decides what next.",
@@ -232,7 +236,7 @@ class Execution:
 
     def _drafted(self, attempt: Attempt, text: str, tier: str, route_kind: RouteKind) -> ExecutionOutcome:
         return ExecutionOutcome(
-            status="drafted",
+            ending="drafted",
             route_kind=route_kind,
             message="draft ready for review",
             draft=text,
@@ -246,7 +250,7 @@ class Execution:
         self, text: str, tier: str, failed: str, attempt: Attempt, *, alternatives: tuple[str, ...] = ()
     ) -> ExecutionOutcome:
         return ExecutionOutcome(
-            status="needs_human",
+            ending="needs_human",
             route_kind="human",
             draft=text,
             tier=tier,
@@ -263,7 +267,7 @@ class Execution:
             "fallback" if self.fallback_reason else ("escalation" if self.escalation_reason else "default")
         )
         return ExecutionOutcome(
-            status="failed",
+            ending="failed",
             route_kind=kind,
             message=message,
             tier=tier,

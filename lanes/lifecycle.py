@@ -7,10 +7,12 @@ AND status IN :sources``, plus the approval count for M-of-N decisions). Two wri
 the same run (two instances, two approvers, expiry against a click, recovery against a slow
 worker) can never both win: the row count tells each one whether it did.
 
-Nothing else in the code base writes a status. Callers ask this module for the transition that
-an event triggers (``transition("draft")``), and hand it to the store; the store executes it and
-nothing more. ``docs/lifecycle.md`` is generated from ``TRANSITIONS`` (``lifecycle_diagram``), and a
-test fails when the two drift apart.
+Nothing else in the code base writes a status (``tests/test_lifecycle.py`` scans the source for
+status writes outside this module and the store modules that execute transitions). Callers ask
+this module for the transition that an event triggers (``transition("draft")``), and hand it to the
+store; the store executes it and nothing more. ``docs/lifecycle.md`` embeds ``lifecycle_diagram``
+and ``lifecycle_table`` (``scripts/lifecycle_doc`` rewrites them), and a test fails when the doc
+and this table drift apart.
 
 States:
 - ``queued``   a Slack request acked "queued" behind busy workers; written so a kill loses nothing
@@ -193,3 +195,29 @@ def lifecycle_table() -> str:
         target = f"`{t.target}`" if t.target else "(unchanged; approval count + 1)"
         rows.append(f"| `{t.trigger}` | {sources} | {target} | {t.why} |")
     return "\n".join(rows)
+
+
+DOC_BEGIN = (
+    "<!-- lifecycle:begin: generated from lanes/lifecycle.py by scripts/lifecycle_doc; do not edit -->"
+)
+DOC_END = "<!-- lifecycle:end -->"
+
+
+def lifecycle_doc_block() -> str:
+    """The generated part of ``docs/lifecycle.md``: the diagram and the table, between the markers."""
+    parts = [DOC_BEGIN, "", "```mermaid", lifecycle_diagram(), "```", "", lifecycle_table(), "", DOC_END]
+    return "\n".join(parts)
+
+
+def with_lifecycle_block(doc: str) -> str:
+    """``doc`` with the text between its markers (markers included) replaced by ``lifecycle_doc_block``.
+
+    Raises ``ValueError`` naming the fix when the markers are missing or out of order, so a doc
+    that lost them is repaired by hand once instead of silently growing a second copy."""
+    begin, end = doc.find(DOC_BEGIN), doc.find(DOC_END)
+    if begin < 0 or end < begin or doc.count(DOC_BEGIN) != 1 or doc.count(DOC_END) != 1:
+        raise ValueError(
+            f"the document needs exactly one {DOC_BEGIN!r} line followed by one {DOC_END!r} line; "
+            "put them back where the diagram goes and run scripts/lifecycle_doc"
+        )
+    return doc[:begin] + lifecycle_doc_block() + doc[end + len(DOC_END) :]

@@ -112,5 +112,6 @@ def test_every_third_party_import_is_a_declared_runtime_dependency() -> None:
                     continue
                 distributions = {d.lower().replace("_", "-") for d in owners.get(top, [top])}
                 if not distributions & declared:
-                    missing.append(f"{path.relative_to(ROOT)}:{line} imports {top} ({', '.join(distributions)})")
+                    names = ", ".join(sorted(distributions))
+                    missing.append(f"{path.relative_to(ROOT)}:{line} imports {top} ({names})")
     assert sorted(set(missing)) == []

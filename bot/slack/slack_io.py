@@ -28,6 +28,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.webhook import WebhookClient
 
+from lanes.audit.text import storable_text
+
 log = logging.getLogger(__name__)
 
 SECTION_LIMIT = 2_900
@@ -43,7 +45,9 @@ _ZWJ = "\u200d"
 
 
 def escape(text: str) -> str:
-    """Slack's control characters as entities, so untrusted text renders as typed and pings no one."""
+    """Slack's control characters as entities, so untrusted text renders as typed and pings no one;
+    text no Slack message can carry (NUL, lone surrogates, C0 controls) is repaired first."""
+    text = storable_text(text)[0]
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 

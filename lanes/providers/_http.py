@@ -20,19 +20,19 @@ from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit, urlunsplit
 
 from lanes.providers.errors import AuthError, BadRequestError, ProviderError, TransientError
-from storage.redaction import scrub_secrets
 
 MAX_MESSAGE_CHARS = 300
 _KEY_SHAPED = re.compile(r"\b(?:sk|pk|rk|key)[-_][A-Za-z0-9_\-*.]{6,}")
 
 
 def safe_message(text: object, secrets: tuple[str, ...] = ()) -> str:
-    """The provider's message, bounded and with keys masked, fit for the audit trail."""
+    """The provider's message, bounded and with keys masked. The engine also runs every attempt's
+    error through the redactor (``lanes.attempts.AttemptRunner``) before it is recorded."""
     message = " ".join(str(text or "").split())
     for secret in secrets:
         if secret:
             message = message.replace(secret, "[redacted key]")
-    message = scrub_secrets(_KEY_SHAPED.sub("[redacted key]", message)).text
+    message = _KEY_SHAPED.sub("[redacted key]", message)
     if len(message) > MAX_MESSAGE_CHARS:
         message = message[: MAX_MESSAGE_CHARS - 1] + "…"
     return message
@@ -115,6 +115,21 @@ def status_error(
     return BadRequestError(
         f"{label} rejected the request (HTTP {status}): {message}; check the model name and lanes.toml",
         status_code=status,
+    )
+
+
+UNREADABLE_ANSWER: tuple[type[Exception], ...] = (ValueError, TypeError, AttributeError, KeyError, IndexError)
+"""What reading an HTTP 200 that is not the promised answer raises: ``json.JSONDecodeError`` (a
+``ValueError``) inside the SDK for a body cut off or not JSON at all, and the others in an adapter's
+``_completion`` for JSON of the wrong shape (both SDKs build response objects without validating
+them). Each adapter turns these into ``unreadable_answer`` at its edge."""
+
+
+def unreadable_answer(exc: Exception, label: str) -> TransientError:
+    """An answer whose body could not be read: like a 5xx, worth one try on the fallback."""
+    return TransientError(
+        f"{label} sent an answer we could not read ({type(exc).__name__}: {safe_message(exc)})",
+        reason_code="server_error",
     )
 
 

@@ -7,7 +7,8 @@ on each call, SDK exceptions mapped here with ``raise ... from e``.
 Anthropic reports some outcomes in a 200 response rather than as an HTTP error: a policy refusal
 is ``stop_reason: "refusal"`` (with ``stop_details`` saying why) and running out of context is
 ``stop_reason: "model_context_window_exceeded"``. Both become the same errors as their OpenAI
-counterparts so routing treats the providers alike. Overloaded (HTTP 529) is a server error.
+counterparts so routing treats the providers alike. Overloaded (HTTP 529) is a server error, and
+so is a 200 whose body is not a readable answer (``_http.unreadable_answer``).
 
 The Messages API has no JSON mode switch; for ``json_output`` requests the system prompt gains
 one sentence asking for a bare JSON object, and the lane's schema check does the rest.
@@ -25,7 +26,14 @@ from typing import Any
 import anthropic
 
 from lanes.config import ModelSpec
-from lanes.providers._http import retry_after_seconds, safe_message, status_error, transport_error
+from lanes.providers._http import (
+    UNREADABLE_ANSWER,
+    retry_after_seconds,
+    safe_message,
+    status_error,
+    transport_error,
+    unreadable_answer,
+)
 from lanes.providers.base import Completion, CompletionRequest
 from lanes.providers.errors import (
     AuthError,
@@ -85,13 +93,15 @@ class AnthropicMessagesProvider:
             raise AuthError(f"{self._endpoint.key_hint} is not set; export it or run with --offline")
         try:
             message = self._client.messages.create(**_arguments(request))
+            return _completion(message, label)
         except anthropic.AnthropicError as exc:
             error = self._map_error(exc, label, request.timeout_s)
             log.debug(
                 "messages call failed", extra={"model": request.model, "reason_code": error.reason_code}
             )
             raise error from exc
-        return _completion(message, label)
+        except UNREADABLE_ANSWER as exc:
+            raise unreadable_answer(exc, label) from exc
 
     def _map_error(self, exc: anthropic.AnthropicError, label: str, timeout_s: float) -> ProviderError:
         if isinstance(exc, anthropic.APIStatusError):

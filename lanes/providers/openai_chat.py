@@ -3,7 +3,8 @@
 One ``openai.OpenAI`` client per provider instance (it pools connections and is thread safe),
 built with ``max_retries=0`` so every attempt is visible to the engine and the audit trail; each
 call passes the request's own timeout. SDK exceptions are mapped here, at the edge, into
-``lanes.providers.errors`` with ``raise ... from e`` so nothing above this package sees them.
+``lanes.providers.errors`` with ``raise ... from e`` so nothing above this package sees them; so
+is a 200 whose body is not a readable answer (``_http.unreadable_answer``: one try on the fallback).
 
 ``openai`` asks for ``max_completion_tokens`` (what current OpenAI models require);
 ``openai_compatible`` servers (Ollama, vLLM, llama.cpp) get the older ``max_tokens``, the one
@@ -25,7 +26,14 @@ from typing import Any, Literal
 import openai
 
 from lanes.config import ModelSpec
-from lanes.providers._http import retry_after_seconds, safe_message, status_error, transport_error
+from lanes.providers._http import (
+    UNREADABLE_ANSWER,
+    retry_after_seconds,
+    safe_message,
+    status_error,
+    transport_error,
+    unreadable_answer,
+)
 from lanes.providers.base import Completion, CompletionRequest
 from lanes.providers.errors import (
     AuthError,
@@ -109,13 +117,15 @@ class OpenAIChatProvider:
             raise AuthError(f"{self._endpoint.key_hint} is not set; export it or run with --offline")
         try:
             response = self._client.chat.completions.create(**self._arguments(request))
+            return _completion(response, label)
         except openai.OpenAIError as exc:
             error = self._map_error(exc, label, request.timeout_s)
             log.debug(
                 "chat completion failed", extra={"model": request.model, "reason_code": error.reason_code}
             )
             raise error from exc
-        return _completion(response, label)
+        except UNREADABLE_ANSWER as exc:
+            raise unreadable_answer(exc, label) from exc
 
     def _arguments(self, request: CompletionRequest) -> dict[str, Any]:
         messages: list[dict[str, str]] = []

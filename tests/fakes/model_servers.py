@@ -248,6 +248,20 @@ class ContentPolicy:
 
 
 @dataclass(frozen=True)
+class Malformed:
+    """HTTP 200 whose body is not the answer the wire protocol promises: JSON cut off mid-way by
+    default, or any ``body`` (text that is not JSON, JSON of the wrong shape) as ``content_type``."""
+
+    body: str = (
+        '{"id": "resp_cut", "choices": [{"index": 0, "message": {"role": "assistant", "content": "Half'
+    )
+    content_type: str = "application/json"
+
+    def act(self, exchange: Exchange) -> None:
+        exchange.send_raw(200, self.body.encode(), self.content_type)
+
+
+@dataclass(frozen=True)
 class Auth:
     """HTTP 401 for a bad key."""
 
@@ -484,6 +498,10 @@ class Exchange:
     def send(self, status: int, body: Any, headers: Mapping[str, str] | None = None) -> None:
         self._handler.send_body(status, body, {**self._request_id_header(), **(headers or {})})
 
+    def send_raw(self, status: int, data: bytes, content_type: str) -> None:
+        """Send ``data`` as it is, whatever it is (for bodies no SDK can parse)."""
+        self._handler.send_bytes(status, data, content_type, self._request_id_header())
+
     def _request_id_header(self) -> dict[str, str]:
         name = "request-id" if self.request.wire == "anthropic" else "x-request-id"
         return {name: self._id("req_", 24)}
@@ -573,9 +591,13 @@ class _Handler(BaseHTTPRequestHandler):
             return raw.decode("utf-8", "replace")
 
     def send_body(self, status: int, body: Any, headers: Mapping[str, str] | None = None) -> None:
-        data = json.dumps(body).encode()
+        self.send_bytes(status, json.dumps(body).encode(), "application/json", headers)
+
+    def send_bytes(
+        self, status: int, data: bytes, content_type: str, headers: Mapping[str, str] | None = None
+    ) -> None:
         self.send_response(status)
-        self.send_header("content-type", "application/json")
+        self.send_header("content-type", content_type)
         self.send_header("content-length", str(len(data)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
