@@ -61,6 +61,7 @@ class Rule:
     needles: tuple[str, ...] = ()
     min_digits: int = 0
     gate: str = ""  # a regular expression the text must contain; rules sharing one search it once
+    confirmed_by: str = ""  # for the docs, when the detector confirms without a ``check``
     second_pass: bool = False  # phones: looked for once everything else is replaced
 
 
@@ -429,7 +430,7 @@ _PERSONAL: tuple[Rule, ...] = (
         "[ID:us_ssn]",
         "US Social Security numbers",
         "`123-45-6789` or `123 45 6789` (area, group and serial checked; the advertised "
-        "078-05-1120 and 219-09-9999 count too)",
+        "078-05-1120, 219-09-9999 and 457-55-5462 count too)",
         _alone(r"[0-9]{3}([- ])[0-9]{2}\1[0-9]{4}", Stdnum("us.ssn", _ADVERTISED_SSNS)),
         personal=True,
         min_digits=9,
@@ -477,7 +478,7 @@ _PERSONAL: tuple[Rule, ...] = (
         "FR_NIR",
         "[ID:fr_nir]",
         "French social security numbers (NIR)",
-        "15 digits (Corsica `2A`/`2B`), compact or grouped `1 85 05 78 006 084 36`",
+        "15 digits (Corsica `2A`/`2B`), compact or grouped `2 95 10 99 126 111 93`",
         _alone(
             r"[1-478] ?[0-9]{2} ?[0-9]{2} ?(?:[0-9]{2}|2[AB]) ?[0-9]{3} ?[0-9]{3} ?[0-9]{2}", Stdnum("fr.nir")
         ),
@@ -528,7 +529,7 @@ _PERSONAL: tuple[Rule, ...] = (
         "IN_AADHAAR",
         "[ID:in_aadhaar]",
         "Indian Aadhaar numbers",
-        "12 digits in groups of four, `2345 6789 0123` (Verhoeff check digit)",
+        "12 digits in groups of four, `2341 2341 2346` (Verhoeff check digit)",
         _alone(r"[2-9][0-9]{3}([ -])[0-9]{4}\1[0-9]{4}", Stdnum("in_.aadhaar")),
         personal=True,
         min_digits=12,
@@ -603,6 +604,7 @@ _PERSONAL: tuple[Rule, ...] = (
         Custom(emails),
         personal=True,
         needles=("@", "\uff20"),
+        confirmed_by="a known top-level domain (`tlds.txt`)",
     ),
     Rule(
         "PHONE_NUMBER",
@@ -614,6 +616,7 @@ _PERSONAL: tuple[Rule, ...] = (
         personal=True,
         min_digits=4,
         second_pass=True,
+        confirmed_by="a valid number of the region (python-phonenumbers, leniency VALID)",
     ),
 )
 
