@@ -13,7 +13,12 @@ from hypothesis import strategies as st
 from phonenumbers import PhoneNumber, PhoneNumberFormat, PhoneNumberType
 
 from storage.redaction import DEFAULT_PHONE_REGIONS, Redactor
-from storage.redaction._phone_regions import PhoneRegions
+from storage.redaction._phone_regions import (
+    KNOWN_SHORTEST_NATIONAL,
+    PhoneRegions,
+    _shortest_national,
+    shortest_national_from_metadata,
+)
 
 VALID = 1  # python-phonenumbers' Leniency.VALID, the one the redactor uses
 
@@ -109,3 +114,17 @@ def test_every_short_digit_string_is_skipped_or_matches_nothing(length: int) -> 
     """Below the smallest bound nothing is valid anywhere (exhaustive for 1-3 digits)."""
     for n in range(10**length):
         assert_skipped_regions_find_nothing(f"code {n:0{length}d} ok")
+
+
+def test_the_recorded_shortest_national_lengths_are_the_metadata_s() -> None:
+    """The start-up shortcut (``KNOWN_SHORTEST_NATIONAL``) says what the metadata says; after a
+    phonenumbers upgrade, record the new figures (this test prints them) with the new version."""
+    version, known = KNOWN_SHORTEST_NATIONAL
+    codes = {phonenumbers.country_code_for_region(region) for region in DEFAULT_PHONE_REGIONS}
+    computed = {code: shortest_national_from_metadata(code, local_lengths=False) for code in sorted(codes)}
+
+    assert set(known) == codes
+    if phonenumbers.__version__ == version:
+        assert known == computed, f"record {computed} for {phonenumbers.__version__}"
+    else:  # another version: the shortcut is not taken
+        assert all(_shortest_national(code, local_lengths=False) == computed[code] for code in codes)

@@ -28,6 +28,7 @@ from storage.redaction import RULES, SECRET_RULES, Redacted, Redactor, scrub_sec
 from storage.redaction._checks import LUHN
 from storage.redaction._detectors import TOKEN_RE, secret_key_name
 from storage.redaction._docs import families_markdown
+from storage.redaction._personal import _mod97_prefixes
 
 ROOT = Path(__file__).resolve().parents[1]
 ALNUM = string.ascii_letters + string.digits
@@ -202,9 +203,11 @@ EXAMPLES: dict[str, list[Example]] = {
         around("536-90-4399", "[ID:us_ssn]"),
         around("078-05-1120", "[ID:us_ssn]"),
     ],
-    "US Social Security numbers, under their name": [
+    "US Social Security numbers, after their name": [
         assigned("ssn={}", "536904399", "[ID:us_ssn]"),
         assigned('{{"social_security_number": "{}"}}', "536 90 4399", "[ID:us_ssn]"),
+        assigned("My SSN is {}, thanks", "536904399", "[ID:us_ssn]"),
+        assigned("Social Security No. {}", "457-55-5462", "[ID:us_ssn]"),
     ],
     "US Individual Taxpayer Identification Numbers": [around("912-90-3456", "[ID:us_itin]")],
     "Canadian Social Insurance Numbers": [
@@ -505,3 +508,13 @@ def test_our_luhn_agrees_with_python_stdnum(digits: str) -> None:
     from stdnum import luhn
 
     assert LUHN(digits) == luhn.is_valid(digits)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=4, max_size=34))
+def test_the_one_pass_iban_checksum_agrees_with_the_definition(chars: str) -> None:
+    def mod97(iban: str) -> bool:
+        return int("".join(str(int(c, 36)) for c in iban[4:] + iban[:4])) % 97 == 1
+
+    expected = {n for n in range(15, len(chars) + 1) if mod97(chars[:n])}
+    assert _mod97_prefixes(chars) == expected

@@ -1,9 +1,10 @@
 """Runs the rules table over a text: lanebot's own analyzer, regular expressions and validators.
 
-Each rule first passes its cheap gates (a needle substring, a minimum number of digits), then its
-finder runs; a text that holds none of a family's prefixes costs that family one substring search.
-Building compiles every expression and loads what the personal-data detectors need (python-
-phonenumbers, the top-level domain list); nothing here holds mutable state, so threads share it.
+Each rule first passes its cheap gates (a needle substring, a minimum number of digits, a shared
+expression), then its finder runs; a text that holds none of a family's prefixes costs that
+family one substring search. Building loads what the personal-data detectors need (python-
+phonenumbers, the top-level domain list); patterns compile on first use. Nothing here changes
+after that but caches a race can at worst fill twice, so threads share one analyzer.
 """
 
 from __future__ import annotations

@@ -134,7 +134,10 @@ class Assignment:
         check = self.check
 
         def find(text: str) -> Iterator[Hit]:
+            resume = 0  # operators inside a value just found are part of it: ``password=a=b=c``
             for operator in _OPERATOR.finditer(text):
+                if operator.start() < resume:
+                    continue
                 name = _key_before(text, operator.start())
                 if not name or not accepts(name):
                     continue
@@ -143,6 +146,7 @@ class Assignment:
                 if span is None or (shape is not None and not shape.fullmatch(text, *span)):
                     continue
                 if check is None or check(text[span[0] : span[1]]):
+                    resume = span[1]
                     yield span
 
         return find

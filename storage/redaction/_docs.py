@@ -33,7 +33,7 @@ def _table(rules: Iterable[Rule]) -> str:
     rows = ["| Family | What is detected | Confirmed by | Replaced by | Finding |", "|---|---|---|---|---|"]
     for rule in rules:
         check = rule.detector.check
-        confirmed = str(check) if check is not None else "shape only"
+        confirmed = str(check) if check is not None else rule.confirmed_by or "shape only"
         rows.append(f"| {rule.family} | {rule.shape} | {confirmed} | `{rule.token}` | `{rule.entity}` |")
     return "\n".join(rows) + "\n"
 

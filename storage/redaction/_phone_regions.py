@@ -34,6 +34,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import phonenumbers
 from phonenumbers import PhoneMetadata
 from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 
@@ -98,7 +99,22 @@ def _shortest_anywhere(local_lengths: bool) -> int:
     )
 
 
+# The fewest national digits under the calling codes of ``DEFAULT_PHONE_REGIONS``, as computed by
+# ``_shortest_national`` from the metadata of the python-phonenumbers version named. Computing it
+# loads the metadata of every region sharing the code (25 for +1): ~10 ms at every start. Another
+# installed version computes it afresh; ``tests/test_phone_regions.py`` holds the two equal.
+KNOWN_SHORTEST_NATIONAL = ("9.0.43", {1: 7, 33: 9, 44: 7, 49: 4, 55: 8, 91: 8, 972: 7})
+
+
 def _shortest_national(code: int, local_lengths: bool) -> int | None:
+    version, known = KNOWN_SHORTEST_NATIONAL
+    if not local_lengths and code in known and phonenumbers.__version__ == version:
+        return known[code]
+    return shortest_national_from_metadata(code, local_lengths)
+
+
+def shortest_national_from_metadata(code: int, local_lengths: bool) -> int | None:
+    """The shortest ``possible_length`` of any region sharing the calling code ``code``."""
     lengths = [
         length
         for region in COUNTRY_CODE_TO_REGION_CODE[code]

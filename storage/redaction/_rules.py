@@ -61,6 +61,7 @@ class Rule:
     needles: tuple[str, ...] = ()
     min_digits: int = 0
     gate: str = ""  # a regular expression the text must contain; rules sharing one search it once
+    confirmed_by: str = ""  # for the docs, when the detector confirms without a ``check``
     second_pass: bool = False  # phones: looked for once everything else is replaced
 
 
@@ -81,8 +82,13 @@ _PEM = (
     r"(?:.*?-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|[A-Za-z0-9+/=:,\\\s-]*)"
 )
 _AWS_SECRET_KEY = r"[\w.-]*?(?:aws_?secret_?(?:access_?)?key|secret_?access_?key)"
-_SSN_KEY = r"(?:[\w.-]*[_.-])?(?:ssn|social[_.-]?security(?:[_.-]?(?:number|num|no))?)"
-_ADVERTISED_SSNS = frozenset({"078051120", "219099999"})  # printed in ads; pasted as people's own
+# "SSN", "ssn#", "social security number", ``"social_security_no":``, then up to 20 characters
+# that are not digits ("is", ": ", "#") before nine digits, with or without separators.
+_SSN_NAMED = (
+    r"(?i:\b(?:ssn|social[ _.-]?security(?:[ _.-]?(?:number|num|no))?)s?\b)[^0-9\n]{0,20}?"
+    r"(?<![0-9])(?P<v>[0-9]{3}([- ]?)[0-9]{2}\2[0-9]{4})(?![0-9])"
+)
+_ADVERTISED_SSNS = frozenset({"078051120", "219099999", "457555462"})  # printed in ads, pasted as one's own
 _CAPITALS = r"[A-Z]{2}"  # IBANs, NINOs, fiscal codes, PANs and VAT numbers all start with two
 _EU_VAT_PREFIXES = "AT|BE|BG|CY|CZ|DE|DK|EE|EL|ES|FI|FR|HR|HU|IE|IT|LT|LU|LV|MT|NL|PL|PT|RO|SE|SI|SK|XI"
 
@@ -244,8 +250,8 @@ _SECRETS: tuple[Rule, ...] = (
         "TWILIO_KEY",
         "[SECRET:twilio]",
         "Twilio SIDs",
-        "API key SIDs `SK` and account SIDs `AC` + 32 lower-case hex digits",
-        Pattern(r"(?:AC|SK)[0-9a-f]{32}(?![0-9A-Za-z])"),
+        "API key SIDs `SK` and account SIDs `AC` + 32 hex digits",
+        Pattern(r"(?:AC|SK)[0-9a-fA-F]{32}(?![0-9A-Za-z])"),
         needles=("AC", "SK"),
     ),
     Rule(
@@ -424,7 +430,7 @@ _PERSONAL: tuple[Rule, ...] = (
         "[ID:us_ssn]",
         "US Social Security numbers",
         "`123-45-6789` or `123 45 6789` (area, group and serial checked; the advertised "
-        "078-05-1120 and 219-09-9999 count too)",
+        "078-05-1120, 219-09-9999 and 457-55-5462 count too)",
         _alone(r"[0-9]{3}([- ])[0-9]{2}\1[0-9]{4}", Stdnum("us.ssn", _ADVERTISED_SSNS)),
         personal=True,
         min_digits=9,
@@ -432,9 +438,10 @@ _PERSONAL: tuple[Rule, ...] = (
     Rule(
         "US_SSN",
         "[ID:us_ssn]",
-        "US Social Security numbers, under their name",
-        "nine digits, with or without separators, assigned to `ssn`, `SSN`, `social_security_number`",
-        Assignment(_SSN_KEY, r"[0-9]{3}[- ]?[0-9]{2}[- ]?[0-9]{4}", Stdnum("us.ssn", _ADVERTISED_SSNS)),
+        "US Social Security numbers, after their name",
+        "nine digits, with or without separators, up to 20 characters after `SSN`, `ssn#`, "
+        '`social security number`, `"social_security_no":` (`my SSN is 123456789`)',
+        Pattern(_SSN_NAMED, Stdnum("us.ssn", _ADVERTISED_SSNS), glued=None),
         personal=True,
         needles=("ssn", "SSN", "Ssn", "ocial", "OCIAL"),
         min_digits=9,
@@ -461,8 +468,8 @@ _PERSONAL: tuple[Rule, ...] = (
         "GB_NINO",
         "[ID:gb_nino]",
         "UK National Insurance numbers",
-        "`AB 12 34 56 C` or `AB123456C`, in capitals",
-        _alone(r"[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]", NINO),
+        "`AB 12 34 56 C` or `AB123456C`, in capitals (HMRC's example prefix `QQ` too)",
+        _alone(r"(?:QQ|[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]) ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]", NINO),
         personal=True,
         min_digits=6,
         gate=_CAPITALS,
@@ -471,7 +478,7 @@ _PERSONAL: tuple[Rule, ...] = (
         "FR_NIR",
         "[ID:fr_nir]",
         "French social security numbers (NIR)",
-        "15 digits (Corsica `2A`/`2B`), compact or grouped `1 85 05 78 006 084 36`",
+        "15 digits (Corsica `2A`/`2B`), compact or grouped `2 95 10 99 126 111 93`",
         _alone(
             r"[1-478] ?[0-9]{2} ?[0-9]{2} ?(?:[0-9]{2}|2[AB]) ?[0-9]{3} ?[0-9]{3} ?[0-9]{2}", Stdnum("fr.nir")
         ),
@@ -522,7 +529,7 @@ _PERSONAL: tuple[Rule, ...] = (
         "IN_AADHAAR",
         "[ID:in_aadhaar]",
         "Indian Aadhaar numbers",
-        "12 digits in groups of four, `2345 6789 0123` (Verhoeff check digit)",
+        "12 digits in groups of four, `2341 2341 2346` (Verhoeff check digit)",
         _alone(r"[2-9][0-9]{3}([ -])[0-9]{4}\1[0-9]{4}", Stdnum("in_.aadhaar")),
         personal=True,
         min_digits=12,
@@ -597,6 +604,7 @@ _PERSONAL: tuple[Rule, ...] = (
         Custom(emails),
         personal=True,
         needles=("@", "\uff20"),
+        confirmed_by="a known top-level domain (`tlds.txt`)",
     ),
     Rule(
         "PHONE_NUMBER",
@@ -608,6 +616,7 @@ _PERSONAL: tuple[Rule, ...] = (
         personal=True,
         min_digits=4,
         second_pass=True,
+        confirmed_by="a valid number of the region (python-phonenumbers, leniency VALID)",
     ),
 )
 
