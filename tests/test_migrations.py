@@ -22,8 +22,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, inspect
 from sqlalchemy.engine import make_url
-from storage.records import NewRun, RunOutcome
 
+from lanes.audit.records import NewRun, RunOutcome
+from lanes.lifecycle import transition
 from storage import text_index
 from storage.db import make_engine
 from storage.migrate import alembic_config, current_revision, head_revision, upgrade
@@ -131,9 +132,10 @@ def test_search_index_columns_match_the_revision() -> None:
 def _run(store: AuditStore, run_id: str, text: str | None, draft: str | None, minutes: int) -> None:
     at = T0 + timedelta(minutes=minutes)
     store.start_run(
-        NewRun(id=run_id, lane="support", requester="U_A", created_at=at, input_text=text, input_chars=9)
+        NewRun(id=run_id, lane="support", requester="U_A", created_at=at, input_text=text, input_chars=9),
+        transition("start"),
     )
-    store.finish_run(run_id, RunOutcome(status="drafted", finished_at=at, draft_text=draft))
+    store.finish_run(run_id, transition("draft"), RunOutcome(finished_at=at, draft_text=draft))
 
 
 def text_ids(store: AuditStore, needle: str) -> list[str]:
@@ -179,8 +181,8 @@ def text_index_objects(engine: Engine) -> set[str]:
         return {row[0] for row in rows}
 
 
-def test_upgrade_from_0002_indexes_the_runs_already_there(engine: Engine) -> None:
-    migrate(engine, "upgrade", "0002_digest_index")
+def test_upgrade_to_the_search_indexes_indexes_the_runs_already_there(engine: Engine) -> None:
+    migrate(engine, "upgrade", "0003_lifecycle_guards")
     store = AuditStore(engine)
     _run(store, "r1", "Refund for ORDER 4711, please", "We are looking into it", 1)
     _run(store, "r2", None, None, 2)  # a lane with store_text = "none"
@@ -204,11 +206,12 @@ def test_every_later_write_keeps_the_text_index_current(engine: Engine) -> None:
     store = AuditStore(engine)
     _run(store, "r1", "Where is my parcel?", "It left the depot", 1)
     store.start_run(
-        NewRun(id="r2", lane="support", requester="U_B", created_at=T0, input_text="kangaroo court")
+        NewRun(id="r2", lane="support", requester="U_B", created_at=T0, input_text="kangaroo court"),
+        transition("start"),
     )
     assert indexed_ids(engine, "kangaroo") == ["r2"] and indexed_ids(engine, "depot") == ["r1"]
 
-    store.finish_run("r2", RunOutcome(status="drafted", finished_at=T0, draft_text="a wombat reply"))
+    store.finish_run("r2", transition("draft"), RunOutcome(finished_at=T0, draft_text="a wombat reply"))
     with engine.begin() as connection:  # a later edit of the stored text (any writer, any process)
         connection.exec_driver_sql("UPDATE runs SET draft_text = 'It is at the warehouse' WHERE id = 'r1'")
     check_text_index(engine)
@@ -224,7 +227,7 @@ def test_every_later_write_keeps_the_text_index_current(engine: Engine) -> None:
 
 def test_downgrade_removes_the_search_indexes(engine: Engine) -> None:
     upgrade(engine)
-    migrate(engine, "downgrade", "0002_digest_index")
+    migrate(engine, "downgrade", "0003_lifecycle_guards")
     assert text_index_objects(engine) == set()
     assert tables(engine) == TABLES
     store = AuditStore(engine)
