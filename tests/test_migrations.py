@@ -19,7 +19,18 @@ from storage.db import make_engine
 from storage.migrate import alembic_config, current_revision, head_revision, upgrade
 from storage.models import Base
 
-TABLES = {"runs", "attempts", "decisions", "processed_events", "digest_claims", "job_claims"}
+TABLES = {
+    "runs",
+    "attempts",
+    "decisions",
+    "processed_events",
+    "digest_claims",
+    "job_claims",
+    "policies",
+    "run_route_features",
+    "shadow_attempts",
+    "shadow_budget",
+}
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 ``storage`` implements this and imports nothing else from ``lanes``; see ``port.py`` for why.
 """
 
-from lanes.audit.port import AuditLog, DecisionLog, RunLog
+from lanes.audit.port import AuditLog, DecidedRuns, DecisionLog, PolicyHistory, RunLog, ShadowLog
 from lanes.audit.records import (
     Attempt,
     AttemptKind,
@@ -13,8 +13,16 @@ from lanes.audit.records import (
     DecisionRecord,
     NewDecision,
     NewRun,
+    PolicyEntry,
+    PolicySnapshot,
+    RecordedRoute,
+    RouteFeatures,
+    RouteInputs,
     RunOutcome,
     RunRecord,
+    ShadowCall,
+    ShadowRecord,
+    ShadowResult,
 )
 from lanes.audit.text import needs_repair, storable_text
 from lanes.errors import AuditStoreError, AuditWriteError, InvalidRequestError, RunNotFoundError
@@ -36,6 +44,7 @@ __all__ = [
     "AuditLog",
     "AuditStoreError",
     "AuditWriteError",
+    "DecidedRuns",
     "DecisionGuard",
     "DecisionLog",
     "DecisionOutcome",
@@ -43,10 +52,20 @@ __all__ = [
     "InvalidRequestError",
     "NewDecision",
     "NewRun",
+    "PolicyEntry",
+    "PolicyHistory",
+    "PolicySnapshot",
+    "RecordedRoute",
+    "RouteFeatures",
+    "RouteInputs",
     "RunLog",
     "RunNotFoundError",
     "RunOutcome",
     "RunRecord",
+    "ShadowCall",
+    "ShadowLog",
+    "ShadowRecord",
+    "ShadowResult",
     "Transition",
     "needs_repair",
     "storable_text",
