@@ -89,8 +89,11 @@ def route_inputs(lane: LaneConfig, request: RunRequest, state: RouteState) -> Ro
 def route_from_inputs(lane: LaneConfig, models: Mapping[str, ModelSpec], inputs: RouteInputs) -> Route:
     """The route for recorded ``inputs``; ``UnknownKeywordError`` if the lane has keywords the
     inputs were not checked for (replay then needs the run's stored text)."""
+    keywords = tuple(lane.escalate_when.keywords)
     unknown = tuple(
-        k for k in lane.escalate_when.keywords if normalise_keyword(k) not in inputs.keywords_checked
+        k
+        for k, norm in zip(keywords, _normalised(keywords), strict=True)
+        if norm not in inputs.keywords_checked
     )
     if unknown:
         raise UnknownKeywordError(unknown)
@@ -102,9 +105,15 @@ def route_from_inputs(lane: LaneConfig, models: Mapping[str, ModelSpec], inputs:
     return _apply_budget(lane, models, inputs, state, choice)
 
 
+@lru_cache(maxsize=4096)
 def normalise_keyword(keyword: str) -> str:
     """A keyword as matching sees it: any case, any run of whitespace between its words."""
     return " ".join(keyword.split()).casefold()
+
+
+@lru_cache(maxsize=256)
+def _normalised(keywords: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(normalise_keyword(k) for k in keywords)
 
 
 def keywords_hit(keywords: tuple[str, ...], text: str) -> tuple[str, ...]:
@@ -131,8 +140,10 @@ def _escalate(lane: LaneConfig, inputs: RouteInputs) -> _Choice:
     chars = inputs.input_chars
     if limit is not None and chars > limit:
         signals.append(Reason("escalation", f"escalated: input {chars:,} chars > {limit:,}"))
-    hit = set(inputs.keywords_hit)
-    keywords = [k for k in lane.escalate_when.keywords if normalise_keyword(k) in hit]
+    configured = tuple(lane.escalate_when.keywords)
+    keywords = [
+        k for k, norm in zip(configured, _normalised(configured), strict=True) if norm in inputs.keywords_hit
+    ]
     if keywords:
         label = "keyword" if len(keywords) == 1 else "keywords"
         quoted = ", ".join(f"'{keyword}'" for keyword in keywords)

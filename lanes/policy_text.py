@@ -22,6 +22,7 @@ import hashlib
 import json
 import math
 import re
+import tomllib
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -101,3 +102,29 @@ def _string(value: str) -> str:
 
 def _key(key: str) -> str:
     return key if _BARE_KEY.fullmatch(key) else _string(key)
+
+
+def changed_settings(old_text: str, new_text: str) -> list[str]:
+    """One line per setting that differs between two canonical texts: ``key: old -> new``,
+    ``key: added (value)``, ``key: removed (was value)``. Tables are compared key by key, arrays
+    and scalars as values; the order is the new text's (then what was removed)."""
+    old, new = _flat(tomllib.loads(old_text)), _flat(tomllib.loads(new_text))
+    lines: list[str] = []
+    for key, value in new.items():
+        if key not in old:
+            lines.append(f"{key}: added ({_value(value)})")
+        elif old[key] != value:
+            lines.append(f"{key}: {_value(old[key])} -> {_value(value)}")
+    lines += [f"{key}: removed (was {_value(value)})" for key, value in old.items() if key not in new]
+    return lines
+
+
+def _flat(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in table.items():
+        dotted = f"{prefix}{_key(key)}"
+        if isinstance(value, Mapping) and value:
+            flat.update(_flat(value, dotted + "."))
+        else:
+            flat[dotted] = value
+    return flat
