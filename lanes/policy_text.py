@@ -45,6 +45,11 @@ def canonical_toml(config: LanesConfig) -> str:
     data = config.model_dump(mode="json", by_alias=True, exclude_none=True)
     for lane in data.get("lanes", {}).values():
         lane.pop("name", None)
+    return toml_text(data)
+
+
+def toml_text(data: Mapping[str, Any]) -> str:
+    """Parsed TOML data (what ``tomllib`` returns, or a config's JSON dump) written back as TOML."""
     lines: list[str] = []
     _table(lines, (), data)
     return "\n".join(lines).strip() + "\n"
