@@ -89,12 +89,7 @@ def route_inputs(lane: LaneConfig, request: RunRequest, state: RouteState) -> Ro
 def route_from_inputs(lane: LaneConfig, models: Mapping[str, ModelSpec], inputs: RouteInputs) -> Route:
     """The route for recorded ``inputs``; ``UnknownKeywordError`` if the lane has keywords the
     inputs were not checked for (replay then needs the run's stored text)."""
-    keywords = tuple(lane.escalate_when.keywords)
-    unknown = tuple(
-        k
-        for k, norm in zip(keywords, _normalised(keywords), strict=True)
-        if norm not in inputs.keywords_checked
-    )
+    unknown = _not_checked(tuple(lane.escalate_when.keywords), inputs.keywords_checked)
     if unknown:
         raise UnknownKeywordError(unknown)
     state = RouteState(
@@ -114,6 +109,13 @@ def normalise_keyword(keyword: str) -> str:
 @lru_cache(maxsize=256)
 def _normalised(keywords: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(normalise_keyword(k) for k in keywords)
+
+
+@lru_cache(maxsize=1024)
+def _not_checked(keywords: tuple[str, ...], checked: tuple[str, ...]) -> tuple[str, ...]:
+    """The keywords that inputs recorded with ``checked`` cannot answer (a replay's usual answer:
+    none; cached because every run of a policy has the same two tuples)."""
+    return tuple(k for k, norm in zip(keywords, _normalised(keywords), strict=True) if norm not in checked)
 
 
 def keywords_hit(keywords: tuple[str, ...], text: str) -> tuple[str, ...]:

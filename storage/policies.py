@@ -12,6 +12,7 @@ come back in about a second.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +23,7 @@ from sqlalchemy.orm import selectinload
 from lanes.audit import PolicyEntry, PolicySnapshot, RecordedRoute, RouteFeatures, RouteInputs, RunRecord
 from lanes.errors import PolicyNotFoundError
 from storage import models
-from storage._base import StoreBase, to_record
+from storage._base import StoreBase, read_errors, to_record
 from storage.policy_models import Policy, RunRouteFeatures
 
 
@@ -91,30 +92,35 @@ class PolicyRecords(StoreBase):
         return [e for e in self.policies() if start <= e.first_loaded_at < end]
 
     def recorded_routes(self, since: datetime, *, lane: str | None = None) -> list[RecordedRoute]:
+        """Without their text (``input_texts`` fetches it for the few runs a replay needs it for):
+        one Core ``SELECT`` on ``run_route_features`` alone, no join, no ORM objects."""
         f = RunRouteFeatures.__table__.c
-        statement = (
-            select(*_feature_columns(f), models.Run.input_text)
-            .join_from(RunRouteFeatures, models.Run, models.Run.id == f.run_id)
-            .where(f.created_at >= since)
-            .order_by(f.created_at, f.run_id)
-        )
+        statement = select(*_feature_columns(f)).where(f.created_at >= since).order_by(f.created_at, f.run_id)
         if lane is not None:
             statement = statement.where(f.lane == lane)
-        with self._read() as session:
-            return [_recorded(row) for row in session.execute(statement)]
+        shared: dict[tuple[str, ...], tuple[str, ...]] = {}
+        with read_errors(), self.engine.connect() as connection:
+            return [_recorded(row, shared) for row in connection.execute(statement)]
 
     def recorded_routes_of(self, run_ids: Sequence[str]) -> dict[str, RecordedRoute]:
         f = RunRouteFeatures.__table__.c
         found: dict[str, RecordedRoute] = {}
-        with self._read() as session:
-            for start in range(0, len(run_ids), 500):
-                chunk = list(run_ids[start : start + 500])
-                statement = select(*_feature_columns(f), models.Run.input_text).join_from(
-                    RunRouteFeatures, models.Run, models.Run.id == f.run_id
-                )
-                for row in session.execute(statement.where(f.run_id.in_(chunk))):
-                    found[row.run_id] = _recorded(row)
+        texts = self.input_texts(run_ids)
+        with read_errors(), self.engine.connect() as connection:
+            for chunk in _chunks(run_ids):
+                for row in connection.execute(select(*_feature_columns(f)).where(f.run_id.in_(chunk))):
+                    found[row.run_id] = replace(_recorded(row, {}), input_text=texts.get(row.run_id))
         return found
+
+    def input_texts(self, run_ids: Sequence[str]) -> dict[str, str | None]:
+        """The stored (redacted) request text of each run; None where the lane stores none."""
+        runs = models.Run.__table__.c
+        texts: dict[str, str | None] = {}
+        with read_errors(), self.engine.connect() as connection:
+            for chunk in _chunks(run_ids):
+                rows = connection.execute(select(runs.id, runs.input_text).where(runs.id.in_(chunk)))
+                texts.update((row.id, row.input_text) for row in rows)
+        return texts
 
     def decided_runs(self, lane: str, since: datetime) -> list[RunRecord]:
         """The lane's runs requested since ``since`` that a person approved, edited or rejected."""
@@ -151,14 +157,16 @@ def _feature_columns(f: Any) -> tuple[Any, ...]:
     )
 
 
-def _recorded(row: Any) -> RecordedRoute:
+def _recorded(row: Any, shared: dict[tuple[str, ...], tuple[str, ...]]) -> RecordedRoute:
+    """A row as a record; equal keyword tuples are shared (a policy's list repeats on every run)."""
+    checked = tuple(row.keywords_checked or ())
     inputs = RouteInputs(
         at=row.created_at,
         input_chars=row.input_chars,
-        keywords_checked=tuple(row.keywords_checked or ()),
-        keywords_hit=tuple(row.keywords_hit or ()),
+        keywords_checked=shared.setdefault(checked, checked),
+        keywords_hit=tuple(row.keywords_hit) if row.keywords_hit else (),
         spent_today_usd=row.spent_today_usd,
-        open_circuits=tuple(row.open_circuits or ()),
+        open_circuits=tuple(row.open_circuits) if row.open_circuits else (),
         confirmed_tier=row.confirmed_tier,
     )
     features = RouteFeatures(
@@ -168,7 +176,11 @@ def _recorded(row: Any) -> RecordedRoute:
         needs_confirmation=bool(row.needs_confirmation),
         estimated_cost_usd=row.estimated_cost_usd,
     )
-    return RecordedRoute(run_id=row.run_id, lane=row.lane, features=features, input_text=row.input_text)
+    return RecordedRoute(run_id=row.run_id, lane=row.lane, features=features)
+
+
+def _chunks(ids: Sequence[str], size: int = 500) -> list[list[str]]:
+    return [list(ids[start : start + size]) for start in range(0, len(ids), size)]
 
 
 def _entry(policy: Policy, runs: int | None, first: datetime | None, last: datetime | None) -> PolicyEntry:

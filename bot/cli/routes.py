@@ -35,10 +35,9 @@ def cmd_routes_diff(args: argparse.Namespace) -> int:
     args.since = args.since or since("7d")
     store = open_store(database_url(args.database_url, os.environ))
     try:
-        recorded = store.recorded_routes(args.since, lane=args.lane)
+        report = replay(candidate, store.recorded_routes(args.since, lane=args.lane), texts=store.input_texts)
     finally:
         store.engine.dispose()
-    report = replay(candidate, recorded)
     if args.json:
         print(json.dumps(report_json(report, candidate.source, args.since.isoformat()), indent=2))
     else:

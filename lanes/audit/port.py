@@ -106,7 +106,12 @@ class PolicyHistory(Protocol):
         ...
 
     def recorded_routes(self, since: datetime, *, lane: str | None = None) -> list[RecordedRoute]:
-        """Route inputs and routes of the runs requested at or after ``since``, oldest first."""
+        """Route inputs and routes of the runs requested at or after ``since``, oldest first
+        (without their text: see ``input_texts``)."""
+        ...
+
+    def input_texts(self, run_ids: Sequence[str]) -> dict[str, str | None]:
+        """The stored, redacted request text of each run (None when its lane stores none)."""
         ...
 
 

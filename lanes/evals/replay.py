@@ -15,8 +15,9 @@ the recorded route and the candidate's; a route that stops for confirmation cost
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 from lanes.audit import RecordedRoute, RouteInputs
 from lanes.config import LaneConfig, LanesConfig
@@ -85,41 +86,82 @@ class ReplayReport:
         return sum(lane.changed for lane in self.lanes)
 
 
+TextLookup = Callable[[Sequence[str]], Mapping[str, str | None]]
+"""Run ids -> their stored, redacted text (``lanes.audit.PolicyHistory.input_texts``)."""
+
+
 def replay(
-    candidate: LanesConfig, recorded: Iterable[RecordedRoute], *, keep_runs: bool = True
+    candidate: LanesConfig,
+    recorded: Iterable[RecordedRoute],
+    *,
+    texts: TextLookup | None = None,
+    keep_runs: bool = True,
 ) -> ReplayReport:
-    """Replay ``recorded`` through ``candidate``; ``keep_runs=False`` keeps only the totals."""
-    lanes: dict[str, LaneReplay] = {}
-    runs: list[Replayed] = []
+    """Replay ``recorded`` through ``candidate``. Runs the candidate has a new keyword for are
+    looked up with ``texts`` (one batch, only those runs); ``keep_runs=False`` keeps totals only."""
+    results: list[Replayed] = []
+    deferred: dict[str, tuple[int, RecordedRoute]] = {}
     for past in recorded:
-        one = replay_one(candidate, past)
-        _tally(lanes.setdefault(one.lane, LaneReplay(one.lane)), one)
-        if keep_runs:
-            runs.append(one)
-    return ReplayReport(tuple(lanes[name] for name in sorted(lanes)), tuple(runs))
+        if texts is not None and past.input_text is None and _needs_text(candidate, past):
+            deferred[past.run_id] = (len(results), past)
+            results.append(_unknown(past, ""))  # replaced below, once the texts are read
+            continue
+        results.append(replay_one(candidate, past))
+    if deferred and texts is not None:
+        found = texts(list(deferred))
+        for run_id, (index, past) in deferred.items():
+            results[index] = replay_one(candidate, replace(past, input_text=found.get(run_id)))
+    lanes: dict[str, LaneReplay] = {}
+    for one in results:
+        totals = lanes.get(one.lane)
+        if totals is None:
+            totals = lanes[one.lane] = LaneReplay(one.lane)
+        _tally(totals, one)
+    return ReplayReport(tuple(lanes[name] for name in sorted(lanes)), tuple(results) if keep_runs else ())
 
 
 def replay_one(candidate: LanesConfig, past: RecordedRoute) -> Replayed:
     """One run under ``candidate``; ``route`` is exactly ``route_from_inputs`` of its inputs."""
     features = past.features
-    recorded = CONFIRM if features.needs_confirmation or features.tier is None else features.tier
-    recorded_cost = 0.0 if recorded == CONFIRM else features.estimated_cost_usd
-    unknown = Replayed(past.run_id, past.lane, recorded, features.kind, None, None, "", recorded_cost, None)
     lane = candidate.lanes.get(past.lane)
     if lane is None:
-        return replace(unknown, why=f"lane {past.lane} is not in the candidate")
+        return _unknown(past, f"lane {past.lane} is not in the candidate")
     inputs = _inputs_for(lane, past)
     if inputs is None:
-        missing = ", ".join(f"'{k}'" for k in _unchecked(lane, past.features.inputs))
-        why = f"new keyword {missing} cannot be looked for: the run's text is not stored"
-        return replace(unknown, why=why)
+        missing = ", ".join(f"'{k}'" for k in _unchecked(lane, features.inputs))
+        return _unknown(past, f"new keyword {missing} cannot be looked for: the run's text is not stored")
     route = route_from_inputs(lane, candidate.models, inputs)
-    tier = CONFIRM if route.needs_confirmation or route.tier is None else route.tier
-    cost = 0.0 if tier == CONFIRM else route.estimated_cost_usd
-    why = _why(lane, features.kind, route) if (tier, route.kind) != (recorded, features.kind) else ""
+    recorded = _name(features.tier, features.needs_confirmation)
+    tier = _name(route.tier, route.needs_confirmation)
+    same = tier == recorded and route.kind == features.kind
     return Replayed(
-        past.run_id, past.lane, recorded, features.kind, tier, route.kind, why, recorded_cost, cost, route
+        past.run_id,
+        past.lane,
+        recorded,
+        features.kind,
+        tier,
+        route.kind,
+        "" if same else _why(lane, features.kind, route),
+        0.0 if recorded == CONFIRM else features.estimated_cost_usd,
+        0.0 if tier == CONFIRM else route.estimated_cost_usd,
+        route,
     )
+
+
+def _needs_text(candidate: LanesConfig, past: RecordedRoute) -> bool:
+    lane = candidate.lanes.get(past.lane)
+    return lane is not None and bool(_unchecked(lane, past.features.inputs))
+
+
+def _name(tier: str | None, needs_confirmation: bool) -> str:
+    return CONFIRM if needs_confirmation or tier is None else tier
+
+
+def _unknown(past: RecordedRoute, why: str) -> Replayed:
+    features = past.features
+    recorded = _name(features.tier, features.needs_confirmation)
+    cost = 0.0 if recorded == CONFIRM else features.estimated_cost_usd
+    return Replayed(past.run_id, past.lane, recorded, features.kind, None, None, why, cost, None)
 
 
 def _inputs_for(lane: LaneConfig, past: RecordedRoute) -> RouteInputs | None:
@@ -136,9 +178,13 @@ def _inputs_for(lane: LaneConfig, past: RecordedRoute) -> RouteInputs | None:
 
 
 def _unchecked(lane: LaneConfig, inputs: RouteInputs) -> tuple[str, ...]:
-    return tuple(
-        k for k in lane.escalate_when.keywords if normalise_keyword(k) not in inputs.keywords_checked
-    )
+    """The lane's keywords the inputs were recorded without looking for (usually none)."""
+    return _missing(tuple(lane.escalate_when.keywords), inputs.keywords_checked)
+
+
+@lru_cache(maxsize=1024)
+def _missing(keywords: tuple[str, ...], checked: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(k for k in keywords if normalise_keyword(k) not in checked)
 
 
 def _why(lane: LaneConfig, recorded_kind: str, route: Route) -> str:
