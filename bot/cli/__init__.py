@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from bot.cli import admin, ask_decide, audit, evals, golden, policy, routes
+from bot.cli import admin, ask_decide, audit, drill, evals, golden, policy, routes
 from lanes.errors import LanebotError
 
 EXIT_USAGE = 2
@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lanebot", description=__doc__.splitlines()[0])
     _global_options(parser, None)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
-    for module in (admin, ask_decide, audit, golden, evals, policy, routes):
+    for module in (admin, ask_decide, audit, golden, evals, policy, routes, drill):
         module.register(commands)
     for subcommand in commands.choices.values():
         _global_options(subcommand, argparse.SUPPRESS)
