@@ -508,6 +508,19 @@ def test_a_busy_port_is_an_error_that_names_the_fix(rig: Rig, tmp_path: Path) ->
         run_playground(config_file=str(REPO / "lanes.toml"), database=f"sqlite:///{tmp_path}/a.db", port=busy)
 
 
+def test_the_playground_restarts_at_once_on_the_port_it_just_left(tmp_path: Path) -> None:
+    config = str(REPO / "lanes.toml")
+    first = Playground(database=f"sqlite:///{tmp_path}/a.db", config_file=config, env={})
+    with first:
+        port = first.ui.port  # type: ignore[union-attr]
+        for _ in range(3):  # served and closed by the page's server: its side of each is in TIME-WAIT
+            assert PageClient(first.url).get("/ui/bootstrap")[0] == 200
+    again = Playground(database=f"sqlite:///{tmp_path}/a.db", config_file=config, env={}, port=port)
+    with again:
+        assert again.ui is not None and again.ui.port == port
+        assert PageClient(again.url).get("/ui/bootstrap")[0] == 200
+
+
 def test_lanebot_playground_prints_the_url_and_mode_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     env = {
         k: v

@@ -72,7 +72,10 @@ class UiServer:
 class _HttpServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
-    allow_reuse_address = False  # a second playground on the same port must fail, not share it
+    allow_reuse_address = True
+    """SO_REUSEADDR: a playground restarted right after stopping binds at once, although the page's
+    closed connections still hold the port in TIME-WAIT (~60 s). It does not let two listeners share
+    a port (that is SO_REUSEPORT): a second playground on a busy port still fails."""
     api: PlaygroundApi | None = None
     allowed_hosts: frozenset[str] = frozenset()
 
