@@ -33,7 +33,7 @@ from typing import Literal
 
 from lanes.audit import RunLog
 from lanes.config import LaneConfig, LanesConfig
-from lanes.drills.faults import DrillLog, DrillModels, endpoint
+from lanes.drills.fault_injection import DrillLog, DrillModels, endpoint
 from lanes.drills.samples import BadDraft, bad_drafts, drill_request, good_draft
 from lanes.engine import Engine, TextRedactor
 from lanes.errors import AuditWriteError
