@@ -26,8 +26,37 @@ DELIVERING = "delivering"
 """``slack_draft_ts`` while one instance is posting a late outcome (see ``claim_delivery``)."""
 
 
+CLAIM_RETENTION = timedelta(days=30)
+"""Job-slot claims and dead instances' heartbeats older than this are pruned (``prune_claims``)."""
+DELIVERY_KEY_RETENTION = timedelta(days=7)
+"""Slack retries a delivery for minutes, not days: delivery keys older than this are pruned."""
+
+
 class Claims(StoreBase):
     """Exactly-once claims; every method's True goes to one caller."""
+
+    def prune_claims(
+        self,
+        now: datetime,
+        *,
+        claims_older_than: timedelta = CLAIM_RETENTION,
+        delivery_keys_older_than: timedelta = DELIVERY_KEY_RETENTION,
+    ) -> int:
+        """Delete spent claims: job slots and heartbeats older than ``claims_older_than`` (a live
+        instance beats every few seconds, so its row is never that old) and Slack delivery keys
+        older than ``delivery_keys_older_than``. Both tables otherwise grow without bound (a job
+        slot every few minutes, a key per delivery). Returns how many rows went; safe on every
+        instance at once (a DELETE of what is already gone deletes nothing)."""
+        with self._write("the pruning of spent claims") as session:
+            jobs = session.execute(
+                delete(models.JobClaim).where(models.JobClaim.claimed_at < now - claims_older_than)
+            ).rowcount  # type: ignore[attr-defined]
+            keys = session.execute(
+                delete(models.ProcessedEvent).where(
+                    models.ProcessedEvent.created_at < now - delivery_keys_older_than
+                )
+            ).rowcount  # type: ignore[attr-defined]
+        return int(jobs or 0) + int(keys or 0)
 
     def claim_event(self, key: str, at: datetime) -> bool:
         """True the first time ``key`` is seen (a Slack event id or retry key), False after."""

@@ -153,7 +153,7 @@ def test_starting_the_scheduler_catches_up_at_once(
     seeded: AuditStore, config: LanesConfig, slack: SlackStubServer
 ) -> None:
     bot = scheduler(seeded, web_client(slack), config, Clock(SLOT + timedelta(days=1)), "bot-a")
-    assert bot.job_ids() == ["digest", "digest-catch-up"]
+    assert bot.job_ids() == ["digest", "digest-catch-up", "prune-claims"]
     bot.start()
     try:
         assert slack.workspace.wait_until(lambda ws: len(ws.history(CHANNEL)) == 1, timeout=30)

@@ -246,7 +246,12 @@ def test_bodies_of_every_odd_kind_and_size(bot: Bot) -> None:
 
 
 def test_after_the_fuzzing_every_run_is_consistent(bot: Bot) -> None:
+    """Holds on its own too (run alone, the fuzz tests above have left nothing to check): it makes
+    runs of its own, odd ones among them, and requires that there are runs to check."""
+    for text in ("Where is my parcel?", "\u202eevil\u202c \x00 <!channel> *Approved*", "é" * 2_000):
+        bot.command("U0ASKER", text)
     assert_consistent(bot)
+    assert bot.store.search(AuditQuery(limit=1)), "no run was recorded, so nothing was checked"
 
 
 def _a_drafted_run(bot: Bot) -> Any:

@@ -391,3 +391,24 @@ def test_text_no_database_takes_is_repaired_and_the_run_says_so(store: AuditStor
     assert record.attempts[0].error == "bad  byte"
     assert record.text_repaired is True
     assert store.get_run(drafted_run(store, "r2")).text_repaired is False
+
+
+def test_spent_claims_are_pruned_and_live_ones_kept(store: AuditStore) -> None:
+    """``job_claims`` and ``processed_events`` used to grow forever: a job slot every few minutes,
+    a key per Slack delivery. Old rows go; a live instance's heartbeat and recent claims stay."""
+    old, recent = T0 - timedelta(days=40), T0 - timedelta(hours=1)
+    assert store.claim_job("expiry-sweep:old", "bot-a", old)
+    assert store.claim_job("expiry-sweep:recent", "bot-a", recent)
+    store.beat("bot-dead", old)
+    store.beat("bot-live", recent)
+    assert store.claim_event("slack:old-delivery", T0 - timedelta(days=8))
+    assert store.claim_event("slack:recent-delivery", recent)
+
+    assert store.prune_claims(T0) == 3
+    assert store.prune_claims(T0) == 0  # nothing left to prune: safe to run anywhere, any time
+
+    assert set(store.heartbeats()) == {"bot-live"}
+    assert not store.claim_job("expiry-sweep:recent", "bot-b", T0)  # still claimed
+    assert store.claim_job("expiry-sweep:old", "bot-b", T0)  # its slot is free again
+    assert not store.claim_event("slack:recent-delivery", T0)
+    assert store.claim_event("slack:old-delivery", T0)

@@ -44,6 +44,7 @@ SlotJob = Callable[[datetime], object]
 class ScheduleSettings:
     reminder_every: timedelta = timedelta(minutes=15)
     sweep_every: timedelta = timedelta(minutes=5)
+    prune_every: timedelta = timedelta(hours=1)
     catch_up_every: timedelta = timedelta(minutes=10)
     late_after: timedelta = timedelta(minutes=30)
     """A digest posted more than this after its slot is marked late."""
@@ -101,6 +102,7 @@ class BotScheduler:
         for name, job, every in (
             ("reminders", self.reminders, s.reminder_every),
             ("expiry-sweep", self.expiry_sweep, s.sweep_every),
+            ("prune-claims", self.store.prune_claims, s.prune_every),
         ):
             if job is not None:
                 self._scheduler.add_job(
