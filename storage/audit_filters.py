@@ -21,12 +21,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-from sqlalchemy import Engine, select
+from typing import TYPE_CHECKING, Any
 
 from lanes.audit import ALL_STATUSES, InvalidRequestError, check_choice
-from storage import models
+
+if TYPE_CHECKING:  # SQLAlchemy and the tables load only when a name is looked up in the store,
+    from sqlalchemy import Engine  # so parsing a filter (and `lanebot --help`) stays light
+
 
 RUN_STATUSES: tuple[str, ...] = ALL_STATUSES
 TIME_FORMS = "a duration back from now (30m, 12h, 7d, 2w), a date (2026-01-31) or a time (2026-01-31T09:00Z)"
@@ -64,6 +65,8 @@ def check_lane(value: str, configured: Iterable[str], engine: Engine | None) -> 
     configured = sorted(set(configured))
     if value in configured:
         return value
+    from storage import models
+
     recorded = _recorded(engine, models.Run.lane) if engine is not None else set()
     return check_choice("lane", value, sorted(set(configured) | recorded))
 
@@ -75,6 +78,8 @@ def check_model(value: str, configured: Iterable[str], engine: Engine | None) ->
         return value
     recorded: set[str] = set()
     if engine is not None:
+        from storage import models
+
         run, attempt = models.Run, models.Attempt
         for column in (run.model, run.tier, attempt.model_requested, attempt.model_answered):
             recorded |= _recorded(engine, column)
@@ -82,6 +87,8 @@ def check_model(value: str, configured: Iterable[str], engine: Engine | None) ->
 
 
 def _recorded(engine: Engine, column: Any) -> set[str]:
+    from sqlalchemy import select
+
     statement = select(column).where(column.is_not(None)).distinct()
     with engine.connect() as connection:
         return {str(name) for name in connection.scalars(statement)}
