@@ -3,7 +3,7 @@ providers (openai / anthropic SDK clients over HTTP), a real audit store and a c
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import count
@@ -22,10 +22,24 @@ ROOT = Path(__file__).resolve().parent.parent
 FAST, STRONG, LOCAL = "gpt-5-mini", "claude-sonnet-4-6", "llama3.1:8b"
 
 
-def rig_config(server: ModelServer, *, timeout_s: float = 0.5, **lane_updates: dict[str, Any]) -> LanesConfig:
-    """lanes.toml with short timeouts, every tier served by ``server``, and per-lane overrides."""
+def rig_config(
+    server: ModelServer,
+    *,
+    timeout_s: float = 10.0,
+    timeouts: Mapping[str, float] | None = None,
+    **lane_updates: dict[str, Any],
+) -> LanesConfig:
+    """lanes.toml with every tier served by ``server``, and per-lane overrides.
+
+    Every tier gets ``timeout_s``, long enough that a loaded CI machine never trips it; a test of
+    timeouts makes only the tier it starves short (``timeouts={"fast": 0.3}``), so the tier that
+    must answer afterwards is not racing the same short deadline."""
     config = server.retarget(load_config(ROOT / "lanes.toml"))
-    models = {tier: spec.model_copy(update={"timeout_s": timeout_s}) for tier, spec in config.models.items()}
+    timeouts = timeouts or {}
+    models = {
+        tier: spec.model_copy(update={"timeout_s": timeouts.get(tier, timeout_s)})
+        for tier, spec in config.models.items()
+    }
     lanes = {
         name: LaneConfig.model_validate({**lane.model_dump(by_alias=True), **lane_updates.get(name, {})})
         for name, lane in config.lanes.items()

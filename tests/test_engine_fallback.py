@@ -98,7 +98,7 @@ def test_transient_failure_gets_exactly_one_try_on_the_fallback(
 ):
     server.script(FAST, failure)
     server.script(LOCAL, Ok("Fallback draft.", model_answered="llama3.1:8b-instruct-q4"))
-    engine = build_engine(rig_config(server, timeout_s=0.3), store, server, redactor)
+    engine = build_engine(rig_config(server, timeouts={"fast": 0.3}), store, server, redactor)
 
     result = ask(engine, "support", "Where is my parcel?")
 
@@ -221,7 +221,7 @@ def test_anthropic_refusal_is_a_content_policy_stop(server, store, redactor):
 
 def _same_key_fallback(config):
     """``config`` with the support lane's fallback served by OpenAI under the same key as ``fast``."""
-    local = ModelSpec(provider="openai", model=LOCAL, timeout_s=0.5)
+    local = ModelSpec(provider="openai", model=LOCAL, timeout_s=10)
     return config.model_copy(update={"models": {**config.models, "local": local}})
 
 
@@ -333,7 +333,7 @@ def test_circuit_breaker_skips_a_failing_model_then_probes_after_the_cooldown(se
 def test_unknown_price_is_null_and_flagged_never_zero(server, store, redactor):
     config = rig_config(server)
     local = ModelSpec(
-        provider="openai_compatible", model=LOCAL, base_url=server.openai_base_url, timeout_s=0.5
+        provider="openai_compatible", model=LOCAL, base_url=server.openai_base_url, timeout_s=10
     )
     config = config.model_copy(update={"models": {**config.models, "local": local}})
     server.script(FAST, Status(500))
@@ -438,7 +438,7 @@ def test_a_model_that_never_finishes_is_timed_out_at_its_deadline_and_the_fallba
 ):
     server.script(FAST, slow)
     server.script(LOCAL, Ok("Fallback draft."))
-    engine = build_engine(rig_config(server, timeout_s=0.3), sqlite_store, server, redactor)
+    engine = build_engine(rig_config(server, timeouts={"fast": 0.3}), sqlite_store, server, redactor)
 
     result = ask(engine, "support", "Hello")
 
@@ -471,6 +471,7 @@ ERROR_KINDS = {
     "model_not_found": (Status(404), "model_not_found", ("fail", "fail", "fail", "fail")),
 }
 POSITIONS = ("first", "retry", "fallback", "escalation")
+TIER_AT = {"first": "fast", "retry": "fast", "fallback": "local", "escalation": "strong"}
 
 
 def _put_failure_at(server, position, failure):
@@ -495,7 +496,7 @@ def test_every_failure_takes_the_same_next_step_whatever_its_position(
 ):
     failure, reason_code, steps = ERROR_KINDS[error_kind]
     expected = steps[POSITIONS.index(position)]
-    config = rig_config(server, timeout_s=0.3)
+    config = rig_config(server, timeouts={TIER_AT[position]: 0.3})
     models = {
         tier: spec.model_copy(update={"context_window": WINDOWS[tier]})
         for tier, spec in config.models.items()
