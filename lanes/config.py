@@ -123,6 +123,36 @@ class Checks(_Strict):
     _validate_forbid = field_validator("forbid")(classmethod(lambda cls, v: _compile_all(v)))
 
 
+class EvalSettings(_Strict):
+    """``[lanes.<name>.eval]``: what ``lanebot eval`` demands of the lane's golden set (a CI gate)."""
+
+    min_pass_rate: Annotated[float, Field(ge=0, le=1)] = 0.9
+    """Share of active examples that must pass, or ``lanebot eval`` exits non-zero."""
+    min_similarity: Annotated[float, Field(ge=0, le=1)] = 0.6
+    """How close (rapidfuzz ratio, 0..1) a draft must be to the approved reference to pass."""
+    max_length_ratio: Annotated[float, Field(ge=1)] | None = None
+    """A draft longer than reference x this, or shorter than reference / this, fails."""
+    golden_file: str | None = None
+    """The lane's golden set; default ``evals/<lane>.jsonl`` next to lanes.toml."""
+
+
+class ShadowSettings(_Strict):
+    """``[lanes.<name>.shadow]``: a tier that answers sampled live runs in the background, never shown."""
+
+    tier: str
+    sample_rate: Annotated[float, Field(gt=0, le=1)] = 0.1
+    budget_daily_usd: Annotated[float, Field(ge=0)]
+
+
+class DrillSettings(_Strict):
+    """``[lanes.<name>.drill]``: what ``lanebot drill`` feeds the lane beyond what its checks imply."""
+
+    must_catch: list[str] = Field(default_factory=list)
+    """Drafts the lane's checks must stop (e.g. a promise the bot may never make)."""
+    request: str | None = None
+    """A harmless sample request (default: a generic one that triggers no escalation keyword)."""
+
+
 class LaneConfig(_Strict):
     """One lane: who owns it, which models it may use, and the rules between them."""
 
@@ -152,6 +182,9 @@ class LaneConfig(_Strict):
     store_text: StoreText = "redacted"
     redact_before_model: bool = False
     review_timeout: str = "24h"
+    eval: EvalSettings | None = None
+    shadow: ShadowSettings | None = None
+    drill: DrillSettings | None = None
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

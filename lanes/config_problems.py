@@ -83,8 +83,9 @@ def _table(value: Any) -> Mapping[str, Any]:
 
 def _tier_problems(name: str, lane: Mapping[str, Any], tiers: set[str] | None) -> list[Problem]:
     problems = []
-    for key in TIER_KEYS:
-        tier = lane.get(key)
+    shadow = lane.get("shadow")
+    shadow_tier = shadow.get("tier") if isinstance(shadow, Mapping) else None
+    for key, tier in (*((key, lane.get(key)) for key in TIER_KEYS), ("shadow.tier", shadow_tier)):
         if tiers is not None and isinstance(tier, str) and tier not in tiers:
             fix = f"define [models.{tier}] or use one of: {_known(tiers)}"
             problems.append(_at(name, key, f"unknown model {tier!r}; {fix}"))
@@ -122,6 +123,9 @@ def _rule_problems(name: str, lane: Mapping[str, Any]) -> list[Problem]:
         )
     if lane.get("cross_check") is True and not schema:
         problems.append(_at(name, "cross_check", "compares key fields of structured output; add a schema"))
+    shadow = lane.get("shadow")
+    if isinstance(shadow, Mapping) and shadow.get("tier") == lane.get("default"):
+        problems.append(_at(name, "shadow.tier", "is the lane's default already; shadow a different tier"))
     if lane.get("risk") == "high" and lane.get("review") == "none":
         problems.append(_at(name, "review", 'a high-risk lane needs review = "owner" or "two_person"'))
     return problems

@@ -17,6 +17,7 @@ people always have secrets removed.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -25,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from lanes.attempts import AttemptRunner, PromptText
-from lanes.audit import NewRun, RunLog, RunOutcome, storable_text
+from lanes.audit import NewRun, PolicySnapshot, RouteFeatures, RunLog, RunOutcome, storable_text
 from lanes.breaker import CircuitBreaker
 from lanes.checks import effective_review_rule
 from lanes.clock import utcnow
@@ -34,7 +35,8 @@ from lanes.errors import AuditWriteError, DuplicateRequestError, InvalidRequestE
 from lanes.execution import Execution, ExecutionOutcome
 from lanes.lifecycle import AWAITING_REVIEW, end_of_model_work, transition
 from lanes.observe import NoObserver, RunObserver
-from lanes.policy import route
+from lanes.policy import route, route_from_inputs, route_inputs
+from lanes.policy_text import policy_snapshot
 from lanes.prompts import policy_version, render
 from lanes.providers.base import Provider
 from lanes.spend import DEFAULT_TTL_S, SpendTracker
@@ -67,6 +69,8 @@ def starting_run(
     prompt_id: str | None = None,
     prompt_version: str | None = None,
     policy_version: str | None = None,
+    policy_hash: str | None = None,
+    route_features: RouteFeatures | None = None,
 ) -> NewRun:
     """The audit row of ``request`` as it starts on ``route``: the engine's runs, and the runs the
     Slack app records before the engine (a queued request, a request Slack refused to post)."""
@@ -91,6 +95,8 @@ def starting_run(
         policy_version=policy_version,
         idempotency_key=request.idempotency_key,
         owner_instance=instance,
+        policy_hash=policy_hash,
+        route_features=route_features,
     )
 
 
@@ -113,6 +119,8 @@ class _Plan:
     """The request held text no store can take (``lanes.audit.text``) and was repaired first."""
     started: float
     created_at: datetime
+    features: RouteFeatures
+    """What routing read and chose, recorded beside the run for ``lanebot routes diff``."""
 
 
 class Engine:
@@ -153,6 +161,8 @@ class Engine:
         )
         self._spend = SpendTracker(store.spent_since, monotonic=monotonic, ttl_s=spend_ttl_s)
         self._policy_versions: dict[str, tuple[LaneConfig, Mapping[str, ModelSpec], str]] = {}
+        self._policy: tuple[LanesConfig, PolicySnapshot] | None = None
+        self._policy_lock = threading.Lock()
 
     # --- before a run -----------------------------------------------------------------------
 
@@ -253,7 +263,8 @@ class Engine:
         spent = self._spend.spent(lane.name, now) if lane.budget_daily_usd is not None else 0.0
         open_circuits = self.breaker.open_tiers(claim_probes=True)
         state = RouteState(now=now, spent_today_usd=spent, open_circuits=open_circuits)
-        chosen = route(lane, self.config.models, request, state)
+        inputs = route_inputs(lane, request, state)
+        chosen = route_from_inputs(lane, self.config.models, inputs)  # = route(...), from its inputs
         text, repaired = storable_text(request.text)
         if repaired:
             request = replace(request, text=text)
@@ -282,6 +293,13 @@ class Engine:
             text_repaired=repaired,
             started=started,
             created_at=now,
+            features=RouteFeatures(
+                inputs=inputs,
+                tier=chosen.tier,
+                kind=chosen.kind,
+                needs_confirmation=chosen.needs_confirmation,
+                estimated_cost_usd=chosen.estimated_cost_usd,
+            ),
         )
 
     def _policy_version(self, lane: LaneConfig) -> str:
@@ -292,6 +310,21 @@ class Engine:
         if cached is None or cached[0] is not lane or cached[1] is not models:
             cached = self._policy_versions[lane.name] = (lane, models, policy_version(lane, models))
         return cached[2]
+
+    def policy(self) -> PolicySnapshot:
+        """The policy this engine routes under, stored in the policy log the first time it is asked
+        for (and again when ``config`` is swapped). ``AuditWriteError`` if it cannot be stored:
+        a run that cannot point at its policy does not start."""
+        config = self.config
+        current = self._policy
+        if current is not None and current[0] is config:
+            return current[1]
+        with self._policy_lock:
+            if self._policy is None or self._policy[0] is not config:
+                snapshot = policy_snapshot(config, self.redactor.redact_secrets)
+                self.store.record_policy(snapshot, self._clock(), self._instance)
+                self._policy = (config, snapshot)
+            return self._policy[1]
 
     def _start(self, plan: _Plan) -> _Plan:
         """Write the run before any model call. A request the bot queued behind busy workers
@@ -314,6 +347,8 @@ class Engine:
             prompt_id=plan.prompt_id,
             prompt_version=plan.prompt_version,
             policy_version=plan.policy_version,
+            policy_hash=self.policy().hash,
+            route_features=plan.features,
         )
         if request.queued_run_id is not None and self.store.adopt_queued_run(plan.run_id, run):
             return plan  # one UPDATE, as cheap as the INSERT; below if its record was not written yet

@@ -6,6 +6,8 @@
     │   └── AuditWriteError  ... or written: the run stops, no draft
     ├── NotAuthorizedError   an actor may not take this decision (carries the refusal reason)
     ├── RunNotFoundError     no run with that id
+    ├── PolicyNotFoundError  no stored policy (or several) with that hash prefix
+    ├── GoldenSetError       a golden set file is unreadable or invalid (one line per problem)
     ├── InvalidRequestError  the request cannot run as asked (empty, too long, unknown lane)
     └── DuplicateRequestError  the same delivery was already started (carries the run id)
 
@@ -46,6 +48,19 @@ class NotAuthorizedError(LanebotError):
 
 class RunNotFoundError(LanebotError):
     """No run has this id."""
+
+
+class PolicyNotFoundError(LanebotError):
+    """No stored policy matches the hash given, or several do."""
+
+
+class GoldenSetError(LanebotError):
+    """A golden set (``evals/<lane>.jsonl``) is broken; ``problems`` each name the file, the line
+    and the fix."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
 
 
 class InvalidRequestError(LanebotError):

@@ -21,6 +21,11 @@ The rules, in order:
 
 ``Route.kind`` is ``default`` or ``escalation`` here; the engine records ``fallback``/``human``
 when a model fails or a check sends the run to a person.
+
+``route`` reads the request only through ``RouteInputs`` (its length and which keywords it hit),
+and those inputs are recorded on every run: ``route_from_inputs`` is the whole policy, so
+``lanebot routes diff`` replays a candidate over past runs with the very function that routes
+live ones, and needs no stored text.
 """
 
 from __future__ import annotations
@@ -34,9 +39,26 @@ from functools import lru_cache
 from lanes.config import LaneConfig, ModelSpec
 from lanes.config_problems import INPUT_PLACEHOLDER
 from lanes.pricing import estimate_cost, price_known
-from lanes.values import Reason, Route, RouteKind, RouteState, RunRequest
+from lanes.values import Reason, Route, RouteInputs, RouteKind, RouteState, RunRequest
 
-__all__ = ["estimated_input_chars", "explain_lane", "route"]
+__all__ = [
+    "UnknownKeywordError",
+    "estimated_input_chars",
+    "explain_lane",
+    "keywords_hit",
+    "normalise_keyword",
+    "route",
+    "route_from_inputs",
+    "route_inputs",
+]
+
+
+class UnknownKeywordError(ValueError):
+    """The inputs were recorded without looking for these keywords, so they cannot answer them."""
+
+    def __init__(self, keywords: tuple[str, ...]) -> None:
+        self.keywords = keywords
+        super().__init__(f"keywords not looked for when the inputs were recorded: {', '.join(keywords)}")
 
 
 @dataclass(frozen=True)
@@ -48,26 +70,83 @@ class _Choice:
 
 def route(lane: LaneConfig, models: Mapping[str, ModelSpec], request: RunRequest, state: RouteState) -> Route:
     """Decide the first tier for ``request``; see the module docstring for the rules and their order."""
-    choice = _escalate(lane, request.text)
+    return route_from_inputs(lane, models, route_inputs(lane, request, state))
+
+
+def route_inputs(lane: LaneConfig, request: RunRequest, state: RouteState) -> RouteInputs:
+    """What ``route`` reads of ``request`` and ``state``: the only facts a route may depend on."""
+    keywords = tuple(lane.escalate_when.keywords)
+    return RouteInputs(
+        at=state.now,
+        input_chars=len(request.text),
+        keywords_checked=tuple(dict.fromkeys(normalise_keyword(k) for k in keywords)),
+        keywords_hit=keywords_hit(keywords, request.text),
+        spent_today_usd=state.spent_today_usd,
+        open_circuits=tuple(sorted(state.open_circuits)),
+        confirmed_tier=request.confirmed_tier,
+    )
+
+
+def route_from_inputs(lane: LaneConfig, models: Mapping[str, ModelSpec], inputs: RouteInputs) -> Route:
+    """The route for recorded ``inputs``; ``UnknownKeywordError`` if the lane has keywords the
+    inputs were not checked for (replay then needs the run's stored text)."""
+    unknown = _not_checked(tuple(lane.escalate_when.keywords), inputs.keywords_checked)
+    if unknown:
+        raise UnknownKeywordError(unknown)
+    state = RouteState(
+        now=inputs.at, spent_today_usd=inputs.spent_today_usd, open_circuits=frozenset(inputs.open_circuits)
+    )
+    choice = _escalate(lane, inputs)
     choice = _avoid_open_circuit(lane, choice, state.open_circuits)
-    return _apply_budget(lane, models, request, state, choice)
+    return _apply_budget(lane, models, inputs, state, choice)
+
+
+@lru_cache(maxsize=4096)
+def normalise_keyword(keyword: str) -> str:
+    """A keyword as matching sees it: any case, any run of whitespace between its words."""
+    return " ".join(keyword.split()).casefold()
+
+
+@lru_cache(maxsize=256)
+def _normalised(keywords: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(normalise_keyword(k) for k in keywords)
+
+
+@lru_cache(maxsize=1024)
+def _not_checked(keywords: tuple[str, ...], checked: tuple[str, ...]) -> tuple[str, ...]:
+    """The keywords that inputs recorded with ``checked`` cannot answer (a replay's usual answer:
+    none; cached because every run of a policy has the same two tuples)."""
+    return tuple(k for k, norm in zip(keywords, _normalised(keywords), strict=True) if norm not in checked)
+
+
+def keywords_hit(keywords: tuple[str, ...], text: str) -> tuple[str, ...]:
+    """Which of ``keywords`` occur in ``text`` (whole words or phrases, any case), normalised."""
+    return tuple(dict.fromkeys(normalise_keyword(k) for k in _matched_keywords(keywords, text)))
 
 
 def estimated_input_chars(lane: LaneConfig, tier: str, text: str) -> int:
     """Characters a tier will be sent for ``text``: its system prompt and template around the input."""
+    return _prompt_overhead(lane, tier) + len(text)
+
+
+def _prompt_overhead(lane: LaneConfig, tier: str) -> int:
     prompt = lane.prompt_for(tier)
-    return len(prompt.system) + len(prompt.template) - len(INPUT_PLACEHOLDER) + len(text)
+    return len(prompt.system) + len(prompt.template) - len(INPUT_PLACEHOLDER)
 
 
 # --- rules 1 and 2: default and escalation ------------------------------------------------------
 
 
-def _escalate(lane: LaneConfig, text: str) -> _Choice:
+def _escalate(lane: LaneConfig, inputs: RouteInputs) -> _Choice:
     signals: list[Reason] = []
     limit = lane.escalate_when.input_chars_over
-    if limit is not None and len(text) > limit:
-        signals.append(Reason("escalation", f"escalated: input {len(text):,} chars > {limit:,}"))
-    keywords = _matched_keywords(tuple(lane.escalate_when.keywords), text)
+    chars = inputs.input_chars
+    if limit is not None and chars > limit:
+        signals.append(Reason("escalation", f"escalated: input {chars:,} chars > {limit:,}"))
+    configured = tuple(lane.escalate_when.keywords)
+    keywords = [
+        k for k, norm in zip(configured, _normalised(configured), strict=True) if norm in inputs.keywords_hit
+    ]
     if keywords:
         label = "keyword" if len(keywords) == 1 else "keywords"
         quoted = ", ".join(f"'{keyword}'" for keyword in keywords)
@@ -116,11 +195,11 @@ def _avoid_open_circuit(lane: LaneConfig, choice: _Choice, open_circuits: frozen
 
 
 def _apply_budget(
-    lane: LaneConfig, models: Mapping[str, ModelSpec], request: RunRequest, state: RouteState, choice: _Choice
+    lane: LaneConfig, models: Mapping[str, ModelSpec], inputs: RouteInputs, state: RouteState, choice: _Choice
 ) -> Route:
-    estimate = _estimate(lane, models, choice.tier, request.text, state.now)
+    estimate = _estimate(lane, models, choice.tier, inputs.input_chars, state.now)
     reasons = choice.reasons
-    if request.confirmed_tier is not None and request.confirmed_tier == choice.tier:
+    if inputs.confirmed_tier is not None and inputs.confirmed_tier == choice.tier:
         waived = Reason("budget_waived", "budget waived: run anyway confirmed by owner")
         return Route(choice.tier, choice.kind, (*reasons, waived), estimated_cost_usd=estimate)
     if not _has_budget(lane):
@@ -132,7 +211,7 @@ def _apply_budget(
     if not problems:
         return Route(choice.tier, choice.kind, reasons, estimated_cost_usd=estimate)
     reasons = (*reasons, *(Reason("budget", text) for text in problems))
-    cheaper = _cheaper_route(lane, models, request, state, choice.tier)
+    cheaper = _cheaper_route(lane, models, inputs.input_chars, state, choice.tier)
     if cheaper is not None:
         tier, cheaper_estimate = cheaper
         cost = "unknown price" if cheaper_estimate is None else f"estimated {_usd(cheaper_estimate)}"
@@ -151,7 +230,7 @@ def _apply_budget(
 
 
 def _cheaper_route(
-    lane: LaneConfig, models: Mapping[str, ModelSpec], request: RunRequest, state: RouteState, chosen: str
+    lane: LaneConfig, models: Mapping[str, ModelSpec], chars: int, state: RouteState, chosen: str
 ) -> tuple[str, float | None] | None:
     """The first of escalation -> default -> fallback after ``chosen`` that fits and is not cooling down."""
     order = list(dict.fromkeys((lane.escalate_to, lane.default, lane.fallback)))
@@ -159,7 +238,7 @@ def _cheaper_route(
     for tier in order[start:]:
         if tier == chosen or tier in state.open_circuits or tier not in models:
             continue
-        estimate = _estimate(lane, models, tier, request.text, state.now)
+        estimate = _estimate(lane, models, tier, chars, state.now)
         if estimate is None or not _budget_problems(lane, tier, estimate, state.spent_today_usd):
             return tier, estimate
     return None
@@ -179,12 +258,12 @@ def _budget_problems(lane: LaneConfig, tier: str, estimate: float, spent_today: 
 
 
 def _estimate(
-    lane: LaneConfig, models: Mapping[str, ModelSpec], tier: str, text: str, now: datetime
+    lane: LaneConfig, models: Mapping[str, ModelSpec], tier: str, chars: int, now: datetime
 ) -> float | None:
     spec = models.get(tier)
     if spec is None:
         return None
-    return estimate_cost(spec, estimated_input_chars(lane, tier, text), lane.max_output_tokens, at=now)
+    return estimate_cost(spec, _prompt_overhead(lane, tier) + chars, lane.max_output_tokens, at=now)
 
 
 def _has_budget(lane: LaneConfig) -> bool:

@@ -55,13 +55,24 @@ def policy_version(lane: LaneConfig, models: Mapping[str, ModelSpec]) -> str:
     Keys are sorted so the hash is stable across runs, processes and TOML key order.
     """
     resolved = {
-        "lane": lane.model_dump(mode="json", by_alias=True),
+        "lane": lane.model_dump(
+            mode="json", by_alias=True, exclude=set(_NOT_BEHAVIOUR | _unset_extras(lane))
+        ),
         "models": {
             tier: (models[tier].model_dump(mode="json") if tier in models else None)
             for tier in sorted(set(lane.tiers))
         },
     }
     return _short_hash(json.dumps(resolved, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
+
+
+_NOT_BEHAVIOUR = frozenset({"eval", "drill"})
+"""Lane keys that say how the lane is *tested*, not how it behaves: not part of its version."""
+
+
+def _unset_extras(lane: LaneConfig) -> frozenset[str]:
+    """An unset ``shadow`` leaves the version as it was before shadow routes existed."""
+    return frozenset() if lane.shadow is not None else frozenset({"shadow"})
 
 
 def _short_hash(text: str) -> str:

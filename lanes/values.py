@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from lanes.audit.records import Attempt, AttemptKind, AttemptOutcome
+from lanes.audit.records import Attempt, AttemptKind, AttemptOutcome, RouteFeatures, RouteInputs
 from lanes.lifecycle import AWAITING_REVIEW, TERMINAL_STATUSES, RunStatus
 
 RouteKind = Literal["default", "fallback", "escalation", "human"]
@@ -103,6 +103,8 @@ __all__ = [
     "AttemptOutcome",
     "Reason",
     "Route",
+    "RouteFeatures",
+    "RouteInputs",
     "RouteKind",
     "RouteState",
     "RunRequest",

@@ -123,6 +123,8 @@ class Run(Base):
     prompt_id: Mapped[str | None] = mapped_column(String(128))
     prompt_version: Mapped[str | None] = mapped_column(String(16))
     policy_version: Mapped[str | None] = mapped_column(String(16))
+    policy_hash: Mapped[str | None] = mapped_column(String(64))
+    """The stored lanes.toml (``policies``) that routed the run (``storage.policy_models``)."""
     input_text: Mapped[str | None] = mapped_column(Text)
     input_chars: Mapped[int] = mapped_column(Integer, default=0)
     draft_text: Mapped[str | None] = mapped_column(Text)
@@ -266,3 +268,8 @@ class JobClaim(Base):
     key: Mapped[str] = mapped_column(String(160), primary_key=True)
     claimed_by: Mapped[str] = mapped_column(String(64))
     claimed_at: Mapped[datetime] = mapped_column()
+
+
+# The policy-change tables (policy log, route features, shadow attempts) live in their own module;
+# importing it here puts them in ``Base.metadata`` wherever the schema is used.
+from storage import policy_models as policy_models  # noqa: E402

@@ -23,14 +23,14 @@ from typing import Any, cast
 from sqlalchemy import Insert, Select, Table, Update, bindparam, func, insert, select, update
 
 from lanes.audit import AWAITING_REVIEW, Attempt, NewRun, RunOutcome, Transition, storable_text
-from storage import models
+from storage import models, policy_models
 
 RUN_ID = "run_id_"
 """Bound-parameter name of the run id in ``WHERE`` clauses; it must not be a column name, because
 an ``UPDATE``'s other parameters name the columns it sets."""
 FROM_STATUSES = "from_statuses_"
 
-_NEW_RUN_FIELDS = tuple(f.name for f in fields(NewRun))
+_NEW_RUN_FIELDS = tuple(f.name for f in fields(NewRun) if f.name != "route_features")
 _ATTEMPT_FIELDS = tuple(f.name for f in fields(Attempt))
 _OUTCOME_FIELDS = tuple(f.name for f in fields(RunOutcome) if f.name != "finished_at")
 
@@ -45,6 +45,8 @@ class RunStatements:
     """``UPDATE runs SET … WHERE id = :run_id_ AND status = 'running'``: the usual end of a run."""
     from_statuses: Update
     """The same with ``status IN :from_statuses_`` (an expanding parameter) for other transitions."""
+    insert_route_features: Insert
+    """The run's ``run_route_features`` row (``storage.policy_models``), in the run's first commit."""
     spent_since: Select[Any]
     update_run: Update
     """``UPDATE runs SET … WHERE id = :run_id_`` (unconditional: Slack message ids, never a status)."""
@@ -54,11 +56,13 @@ class RunStatements:
     def build(cls) -> RunStatements:
         runs, attempts = cast(Table, models.Run.__table__), cast(Table, models.Attempt.__table__)
         events = cast(Table, models.ProcessedEvent.__table__)
+        features = cast(Table, policy_models.RunRouteFeatures.__table__)
         by_id = runs.c.id == bindparam(RUN_ID)
         from_statuses = runs.c.status.in_(bindparam(FROM_STATUSES, expanding=True))
         return cls(
             insert_run=insert(runs),
             insert_attempts=insert(attempts),
+            insert_route_features=insert(features),
             from_running=update(runs).where(by_id, runs.c.status == "running"),
             from_statuses=update(runs).where(by_id, from_statuses),
             spent_since=select(func.coalesce(func.sum(runs.c.cost_usd), 0.0)).where(
@@ -108,6 +112,30 @@ def run_row(run: NewRun, change: Transition) -> dict[str, Any]:
     if repair_texts(row):
         row["text_repaired"] = True
     return row
+
+
+def route_features_row(run: NewRun) -> dict[str, Any] | None:
+    """The ``run_route_features`` row of ``run``, or None when it was started without one."""
+    features = run.route_features
+    if features is None:
+        return None
+    inputs = features.inputs
+    return {
+        "run_id": run.id,
+        "lane": run.lane,
+        "created_at": inputs.at,
+        "input_chars": inputs.input_chars,
+        "keywords_checked": list(inputs.keywords_checked),
+        "keywords_hit": list(inputs.keywords_hit),
+        "spent_today_usd": inputs.spent_today_usd,
+        "open_circuits": list(inputs.open_circuits),
+        "confirmed_tier": inputs.confirmed_tier,
+        "tier": features.tier,
+        "route_kind": features.kind,
+        "needs_confirmation": features.needs_confirmation,
+        "estimated_cost_usd": features.estimated_cost_usd,
+        "policy_hash": run.policy_hash,
+    }
 
 
 def attempt_rows(run_id: str, attempts: Iterable[tuple[int, Attempt]]) -> tuple[list[dict[str, Any]], bool]:

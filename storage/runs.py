@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -26,7 +26,7 @@ from lanes.audit import (
 )
 from storage import models
 from storage._base import StoreBase, read_errors, to_record
-from storage.run_writes import RUN_ID, attempt_rows, finish_values, run_row
+from storage.run_writes import RUN_ID, attempt_rows, finish_values, route_features_row, run_row
 
 _CREATES = frozenset({"start", "enqueue"})
 _ADOPT = transition("adopt")
@@ -45,6 +45,7 @@ class RunWrites(StoreBase):
         try:
             with self._write_core("the start of the run", conflicts_expected=True) as connection:
                 connection.execute(self._sql.insert_run, run_row(run, change))
+                self._insert_route_features(connection, run, run.id)
         except IntegrityError:
             existing = self._run_holding(run)
             if change.trigger == "enqueue":
@@ -72,7 +73,16 @@ class RunWrites(StoreBase):
         statement, values = self._sql.transition(run_id, _ADOPT, row)
         with self._write_core("the start of the queued run") as connection:
             moved = connection.execute(statement, values).rowcount
+            if moved:
+                self._insert_route_features(connection, run, run_id)
         return bool(moved)
+
+    def _insert_route_features(self, connection: Connection, run: NewRun, run_id: str) -> None:
+        """What routing read and chose, beside the run, in the same transaction (``routes diff``)."""
+        row = route_features_row(run)
+        if row is not None:
+            row["run_id"] = run_id
+            connection.execute(self._sql.insert_route_features, row)
 
     def record_attempt(self, run_id: str, seq: int, attempt: Attempt) -> None:
         rows, repaired = attempt_rows(run_id, [(seq, attempt)])

@@ -9,6 +9,8 @@ to read in one sitting:
                           heartbeats, late deliveries (exactly once across instances)
     storage.run_queries   the background jobs' reads: expiring, in flight, undelivered
     storage.search        audit search and export
+    storage.policies      the policy log, route features for replay, decided runs for golden sets
+    storage.shadow        shadow attempts and their daily budget (reserved in SQL)
 
 Methods are named for what the workflow intends (``start_run``, ``record_attempt``,
 ``apply_decision``), not for tables. Concurrency rules live in SQL, not in process locks, so they
@@ -24,13 +26,15 @@ from typing import Literal
 
 from storage.claims import DELIVERING, DIGEST_CLAIM_STALE_AFTER, HEARTBEAT_PREFIX, Claims
 from storage.decision_writes import DecisionWrites
+from storage.policies import PolicyRecords
 from storage.run_queries import SLACK_REFUSED_ROOT, RunQueries
 from storage.runs import INTERRUPTED, RunWrites
 from storage.search import AuditQuery, RunSummary, to_csv
 from storage.search import search as search_runs
+from storage.shadow import ShadowWrites
 
 
-class AuditStore(DecisionWrites, RunWrites, Claims, RunQueries):
+class AuditStore(DecisionWrites, RunWrites, Claims, RunQueries, PolicyRecords, ShadowWrites):
     """Runs, attempts and decisions, written before anything is shown to anyone."""
 
     def search(self, query: AuditQuery) -> list[RunSummary]:

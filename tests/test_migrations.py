@@ -33,7 +33,18 @@ from storage.search import AuditQuery
 from storage.store import AuditStore
 from tests.conftest import PG_ADMIN_URL
 
-TABLES = {"runs", "attempts", "decisions", "processed_events", "digest_claims", "job_claims"}
+TABLES = {
+    "runs",
+    "attempts",
+    "decisions",
+    "processed_events",
+    "digest_claims",
+    "job_claims",
+    "policies",
+    "run_route_features",
+    "shadow_attempts",
+    "shadow_budget",
+}
 
 
 @pytest.fixture

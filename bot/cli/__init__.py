@@ -16,7 +16,18 @@ import sys
 from collections.abc import Sequence
 from importlib import metadata
 
-from bot.cli import admin, ask_decide, audit, digest, setup_commands
+from bot.cli import (
+    admin,
+    ask_decide,
+    audit,
+    digest,
+    drill,
+    evals,
+    golden_sets,
+    policy_log,
+    routes,
+    setup_commands,
+)
 from bot.cli.boundary import report
 from bot.cli.exits import Exit, exit_status_help
 from bot.cli.parser import CommandParser, SuggestingParser
@@ -64,7 +75,18 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", parser_class=CommandParser, help="one of:"
     )
-    for module in (admin, ask_decide, audit, digest, setup_commands):
+    for module in (
+        admin,
+        ask_decide,
+        audit,
+        digest,
+        setup_commands,
+        golden_sets,
+        evals,
+        policy_log,
+        routes,
+        drill,
+    ):
         module.register(commands)
     for subcommand in commands.choices.values():
         _global_options(subcommand, argparse.SUPPRESS)

@@ -39,6 +39,7 @@ from bot.slack.owner_alerts import OwnerAlerts
 from bot.slack.user_groups import SlackGroupDirectory
 from lanes.clock import utcnow
 from lanes.config import LanesConfig
+from lanes.errors import AuditStoreError
 from lanes.observe import Observers
 from lanes.providers.base import Provider
 
@@ -107,6 +108,7 @@ def build_runtime(
         clock=clock,
         instance=settings.instance_id,
     )
+    _record_policy(core)
     metrics = Metrics()
     alerts = OwnerAlerts(client, core.config.lanes, members=SlackGroupDirectory(client).members)
     core.engine.observer = Observers(metrics, alerts)
@@ -140,3 +142,14 @@ def build_runtime(
         "slack app built", extra={"mode": mode, "lanes": len(core.config.lanes), "workers": pool.workers}
     )
     return SlackRuntime(settings, core, client, pool, listeners, app, metrics, intake)
+
+
+def _record_policy(core: Core) -> None:
+    """Put the policy this instance serves in the policy log at start (``lanebot policy log``);
+    if the store is down now, the engine stores it before its first run instead."""
+    try:
+        snapshot = core.engine.policy()
+    except AuditStoreError:
+        log.warning("policy not recorded at start; it will be before the first run")
+        return
+    log.info("policy in use", extra={"policy": snapshot.short, "source": snapshot.source})

@@ -4,7 +4,7 @@ and what a store needs to check an audit query (the run statuses, the "did you m
 ``storage`` implements this and imports nothing else from ``lanes``; see ``port.py`` for why.
 """
 
-from lanes.audit.port import AuditLog, DecisionLog, RunLog
+from lanes.audit.port import AuditLog, DecidedRuns, DecisionLog, PolicyHistory, RunLog, ShadowLog
 from lanes.audit.records import (
     Attempt,
     AttemptKind,
@@ -14,12 +14,26 @@ from lanes.audit.records import (
     DecisionRecord,
     NewDecision,
     NewRun,
+    PolicyEntry,
+    PolicySnapshot,
+    RecordedRoute,
+    RouteFeatures,
+    RouteInputs,
     RunOutcome,
     RunRecord,
+    ShadowCall,
+    ShadowRecord,
+    ShadowResult,
 )
 from lanes.audit.text import needs_repair, storable_text
 from lanes.choices import check_choice
-from lanes.errors import AuditStoreError, AuditWriteError, InvalidRequestError, RunNotFoundError
+from lanes.errors import (
+    AuditStoreError,
+    AuditWriteError,
+    InvalidRequestError,
+    PolicyNotFoundError,
+    RunNotFoundError,
+)
 from lanes.lifecycle import (
     ALL_STATUSES,
     AWAITING_REVIEW,
@@ -41,6 +55,7 @@ __all__ = [
     "AuditLog",
     "AuditStoreError",
     "AuditWriteError",
+    "DecidedRuns",
     "DecisionGuard",
     "DecisionLog",
     "DecisionOutcome",
@@ -48,11 +63,22 @@ __all__ = [
     "InvalidRequestError",
     "NewDecision",
     "NewRun",
+    "PolicyEntry",
+    "PolicyHistory",
+    "PolicyNotFoundError",
+    "PolicySnapshot",
+    "RecordedRoute",
+    "RouteFeatures",
+    "RouteInputs",
     "RunLog",
     "RunNotFoundError",
     "RunOutcome",
     "RunRecord",
     "RunStatus",
+    "ShadowCall",
+    "ShadowLog",
+    "ShadowRecord",
+    "ShadowResult",
     "Transition",
     "check_choice",
     "needs_repair",

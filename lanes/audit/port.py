@@ -20,8 +20,14 @@ from lanes.audit.records import (
     DecisionOutcome,
     NewDecision,
     NewRun,
+    PolicyEntry,
+    PolicySnapshot,
+    RecordedRoute,
     RunOutcome,
     RunRecord,
+    ShadowCall,
+    ShadowRecord,
+    ShadowResult,
 )
 from lanes.lifecycle import DecisionGuard, Transition
 
@@ -56,6 +62,10 @@ class RunLog(Protocol):
 
     def spent_since(self, lane: str, since: datetime) -> float: ...
 
+    def record_policy(self, policy: PolicySnapshot, at: datetime, instance: str) -> None:
+        """Store ``policy`` unless a policy with its hash is stored already (then nothing changes)."""
+        ...
+
 
 class DecisionLog(Protocol):
     """Decisions on drafts: appended, never edited; a final one closes the run."""
@@ -82,3 +92,49 @@ class DecisionLog(Protocol):
 
 class AuditLog(RunLog, DecisionLog, Protocol):
     """Both sides together: what ``storage.AuditStore`` implements."""
+
+
+class PolicyHistory(Protocol):
+    """The policy log and what routing recorded: read by ``lanebot policy`` and ``routes diff``."""
+
+    def policies(self) -> list[PolicyEntry]:
+        """Every stored policy, oldest first, with the runs routed under it."""
+        ...
+
+    def get_policy(self, hash_prefix: str) -> PolicyEntry:
+        """One policy with its text; ``PolicyNotFoundError`` naming the fix if none or several match."""
+        ...
+
+    def recorded_routes(self, since: datetime, *, lane: str | None = None) -> list[RecordedRoute]:
+        """Route inputs and routes of the runs requested at or after ``since``, oldest first
+        (without their text: see ``input_texts``)."""
+        ...
+
+    def input_texts(self, run_ids: Sequence[str]) -> dict[str, str | None]:
+        """The stored, redacted request text of each run (None when its lane stores none)."""
+        ...
+
+
+class DecidedRuns(Protocol):
+    """Runs a person decided, with their lineage: where golden examples come from."""
+
+    def decided_runs(self, lane: str, since: datetime) -> list[RunRecord]: ...
+
+    def recorded_routes_of(self, run_ids: Sequence[str]) -> dict[str, RecordedRoute]: ...
+
+
+class ShadowLog(Protocol):
+    """Shadow attempts: the daily budget claimed in SQL, one row per shadowed live run."""
+
+    def start_shadow(self, call: ShadowCall, *, day: str, budget_usd: float) -> str:
+        """Reserve ``call.reserved_usd`` of the lane's shadow budget for ``day`` and record the
+        call as running, in one transaction. Returns ``"started"``; ``"over_budget"`` when the
+        reservation does not fit (the call is recorded as skipped); ``"duplicate"`` when the run
+        has a shadow attempt already (nothing is written)."""
+        ...
+
+    def finish_shadow(self, run_id: str, result: ShadowResult, *, day: str) -> None:
+        """Record how the call ended and move its reservation to actual spend."""
+        ...
+
+    def shadow_records(self, since: datetime, *, lane: str | None = None) -> list[ShadowRecord]: ...

@@ -38,6 +38,37 @@ class Attempt:
 
 
 @dataclass(frozen=True)
+class RouteInputs:
+    """Everything ``lanes.policy.route`` read to route one request, without the request's text.
+
+    Recorded on every run (also when the lane stores no text), so ``lanebot routes diff`` can
+    replay a candidate policy over past runs: ``route`` itself is computed from these inputs, so a
+    replay agrees with what ``route`` returns for the same request. Keywords are normalised
+    (``lanes.policy.normalise_keyword``); ``keywords_checked`` are those the policy looked for, so
+    a candidate's *new* keyword is known to be unanswerable from these inputs alone.
+    """
+
+    at: datetime
+    input_chars: int
+    keywords_checked: tuple[str, ...] = ()
+    keywords_hit: tuple[str, ...] = ()
+    spent_today_usd: float = 0.0
+    open_circuits: tuple[str, ...] = ()
+    confirmed_tier: str | None = None
+
+
+@dataclass(frozen=True)
+class RouteFeatures:
+    """A run's route inputs and the route they produced (before any fallback or escalation)."""
+
+    inputs: RouteInputs
+    tier: str | None
+    kind: str
+    needs_confirmation: bool = False
+    estimated_cost_usd: float | None = None
+
+
+@dataclass(frozen=True)
 class NewRun:
     """A run as it starts: who asked which lane, and the route the policy chose."""
 
@@ -61,6 +92,10 @@ class NewRun:
     policy_version: str | None = None
     idempotency_key: str | None = None
     owner_instance: str | None = None
+    policy_hash: str | None = None
+    """The ``lanes.policy_text`` snapshot (the whole lanes.toml) the run was routed under."""
+    route_features: RouteFeatures | None = None
+    """What routing read and chose; stored beside the run (``run_route_features``), not in it."""
 
 
 @dataclass(frozen=True)
@@ -175,6 +210,8 @@ class RunRecord:
     """The process that executed (or is executing) the run; crash recovery reads it."""
     idempotency_key: str | None = None
     """The delivery that started the run (``slack:<team>:<trigger>``), to match requests to runs."""
+    policy_hash: str | None = None
+    """The stored lanes.toml (``lanebot policy log``) the run was routed under."""
 
     @property
     def approvals(self) -> frozenset[str]:
@@ -214,3 +251,103 @@ class DecisionOutcome:
     stale: bool = False
     """Not applied because the run changed under the decider (another approval landed first) while
     it is still open: decide again on the fresh run."""
+
+
+# --- policy changes: the policy log, recorded routes, shadow attempts ---------------------------
+
+
+@dataclass(frozen=True)
+class PolicySnapshot:
+    """One policy: the sha256 (hex) of its canonical, secret-free lanes.toml text, and the text."""
+
+    hash: str
+    text: str
+    source: str
+
+    @property
+    def short(self) -> str:
+        return self.hash[:12]
+
+
+@dataclass(frozen=True)
+class PolicyEntry:
+    """A stored policy with when it was first loaded, by whom, and the runs routed under it."""
+
+    hash: str
+    source: str
+    first_loaded_at: datetime
+    loaded_by: str
+    runs: int = 0
+    first_run_at: datetime | None = None
+    last_run_at: datetime | None = None
+    text: str | None = None
+
+    @property
+    def short(self) -> str:
+        return self.hash[:12]
+
+
+@dataclass(frozen=True)
+class RecordedRoute:
+    """A past run's route inputs and route, for replay; ``input_text`` (redacted, or None) lets a
+    candidate's new keyword be looked for when the lane stored text."""
+
+    run_id: str
+    lane: str
+    features: RouteFeatures
+    input_text: str | None = None
+
+
+@dataclass(frozen=True)
+class ShadowCall:
+    """A shadow attempt as it starts: the live run it shadows and the worst case it reserved."""
+
+    run_id: str
+    lane: str
+    tier: str
+    provider: str
+    model_requested: str
+    created_at: datetime
+    reserved_usd: float
+
+
+@dataclass(frozen=True)
+class ShadowResult:
+    """How a shadow call ended; ``status`` is ``ok``, ``check_failed``, ``failed`` or ``skipped``."""
+
+    status: str
+    finished_at: datetime
+    reason: str | None = None
+    draft_text: str | None = None
+    failed_checks: str | None = None
+    model_answered: str | None = None
+    cost_usd: float | None = None
+    cost_known: bool = True
+    latency_ms: float | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+
+
+@dataclass(frozen=True)
+class ShadowRecord:
+    """A shadow attempt next to the live run it shadowed and that run's human decision."""
+
+    run_id: str
+    lane: str
+    tier: str
+    model: str
+    status: str
+    reason: str | None
+    draft_text: str | None
+    failed_checks: str | None
+    cost_usd: float | None
+    latency_ms: float | None
+    created_at: datetime
+    live_status: str
+    live_cost_usd: float | None
+    live_latency_ms: float | None
+    live_draft_text: str | None
+    live_failed_check: str | None
+    decision_kind: str | None
+    approved_text: str | None
+    """The text a person approved (their edit, or the live draft as approved); None if undecided."""
