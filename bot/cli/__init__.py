@@ -27,6 +27,7 @@ from bot.cli import (
     policy_log,
     routes,
     setup_commands,
+    shadow_report,
 )
 from bot.cli.boundary import report
 from bot.cli.exits import Exit, exit_status_help
@@ -85,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
         evals,
         policy_log,
         routes,
+        shadow_report,
         drill,
     ):
         module.register(commands)

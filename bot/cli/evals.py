@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.cli.eval_report import junit_xml, render_diff, render_report, report_json
+from bot.cli.parser import examples
 from bot.runtime.core import config_path, offline_config
 from lanes.clock import utcnow
 from lanes.config import LanesConfig, load_config
@@ -33,7 +34,21 @@ DEFAULT_MAX_USD = 1.0
 
 
 def register(commands: Any) -> None:
-    ev = commands.add_parser("eval", help="run lanes' golden sets through a policy (--config); a CI gate")
+    ev = commands.add_parser(
+        "eval",
+        help="run lanes' golden sets through a policy (--config); a CI gate",
+        description=(
+            "Each golden example is a real engine run on a scratch audit store under the policy in "
+            "--config; scores are deterministic (route, checks, JSON and evidence, similarity to "
+            "the reference). Exits 1 when a lane's pass rate is below its min_pass_rate; with "
+            "--baseline it names the examples that regressed against a second lanes.toml."
+        ),
+        epilog=examples(
+            "lanebot eval --offline",
+            "lanebot eval --offline --lane support --json",
+            "lanebot eval --offline --baseline lanes.toml",
+        ),
+    )
     ev.add_argument("--lane", action="append", help="only this lane (repeat for several)")
     ev.add_argument("--offline", action="store_true", help="serve every tier with the offline sample model")
     ev.add_argument(
