@@ -39,6 +39,7 @@ from lanes.policy import route, route_from_inputs, route_inputs
 from lanes.policy_text import policy_snapshot
 from lanes.prompts import policy_version, render
 from lanes.providers.base import Provider
+from lanes.shadow import DEFAULT_WORKERS as SHADOW_WORKERS
 from lanes.shadow import ShadowRequest, ShadowRoutes
 from lanes.spend import DEFAULT_TTL_S, SpendTracker
 from lanes.values import Attempt, Route, RouteState, RunRequest, RunResult
@@ -166,7 +167,7 @@ class Engine:
         self._policy_lock = threading.Lock()
         self.shadows: ShadowRoutes | None = None
 
-    def start_shadows(self, store: ShadowLog) -> ShadowRoutes | None:
+    def start_shadows(self, store: ShadowLog, *, workers: int = SHADOW_WORKERS) -> ShadowRoutes | None:
         """Turn on the shadow routes of the lanes that declare one (``lanes.shadow``); None when no
         lane does. The serving bot turns them on; one-off commands (``lanebot ask``) do not, so a
         command never waits for a shadow before it exits."""
@@ -178,6 +179,7 @@ class Engine:
             self._runner,
             stored_text=lambda lane, text: self._stored_text(lane, text)[0],
             clock=self._clock,
+            workers=workers,
         )
         return self.shadows
 
