@@ -39,8 +39,8 @@ from lanes.policy import route, route_from_inputs, route_inputs
 from lanes.policy_text import policy_snapshot
 from lanes.prompts import policy_version, render
 from lanes.providers.base import Provider
-from lanes.shadow import DEFAULT_WORKERS as SHADOW_WORKERS
-from lanes.shadow import ShadowRequest, ShadowRoutes
+from lanes.shadow_routes import DEFAULT_WORKERS as SHADOW_WORKERS
+from lanes.shadow_routes import ShadowRequest, ShadowRoutes
 from lanes.spend import DEFAULT_TTL_S, SpendTracker
 from lanes.values import Attempt, Route, RouteState, RunRequest, RunResult
 
@@ -168,7 +168,7 @@ class Engine:
         self.shadows: ShadowRoutes | None = None
 
     def start_shadows(self, store: ShadowLog, *, workers: int = SHADOW_WORKERS) -> ShadowRoutes | None:
-        """Turn on the shadow routes of the lanes that declare one (``lanes.shadow``); None when no
+        """Turn on the shadow routes of the lanes that declare one (``lanes.shadow_routes``); None when no
         lane does. The serving bot turns them on; one-off commands (``lanebot ask``) do not, so a
         command never waits for a shadow before it exits."""
         if not any(lane.shadow is not None for lane in self.config.lanes.values()):

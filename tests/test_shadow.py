@@ -22,7 +22,7 @@ from lanes.audit import NewRun
 from lanes.config import LanesConfig, ModelSpec, ShadowSettings
 from lanes.lifecycle import transition
 from lanes.prompts import render as render_prompt
-from lanes.shadow import ShadowRequest, sampled, worst_case_usd
+from lanes.shadow_routes import ShadowRequest, sampled, worst_case_usd
 from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.redaction import Redactor
