@@ -102,12 +102,13 @@ def _style(spend_axes: Axes, rework_axes: Axes, weeks: Sequence[str], top: float
         axes.spines[["top", "right"]].set_visible(False)
 
 
-def _colour(index: int, lanes: int) -> str | tuple[float, float, float, float]:
+def _colour(index: int, lanes: int) -> str:
     if lanes <= 10:
         return f"C{index}"
     from matplotlib import colormaps
+    from matplotlib.colors import to_hex
 
-    return tuple(colormaps["tab20"](index % 20))
+    return to_hex(colormaps["tab20"](index % 20))
 
 
 def _rate(point: WeekPoint | None) -> float:
