@@ -109,12 +109,15 @@ def approved_header(editor: str | None) -> str:
     return f":information_source: *Approved text*{by}, quoted below, ready to copy."
 
 
-def reviewers_line(people: Iterable[str], two_person: bool) -> str:
+def reviewers_line(people: Iterable[str], two_person: bool, sensitive: Iterable[str] = ()) -> str:
+    """Who reviews and how many must approve; names the sensitive patterns that raised it to two."""
     who = " ".join(mention(p) for p in people)
     if not who:
         return "Nobody can approve this lane's drafts yet: add owners to lanes.toml."
     rule = "two different approvers needed" if two_person else "one approval needed"
-    return f"Review: {who} ({rule})"
+    matched = ", ".join(f"`{escape(pattern)}`" for pattern in sensitive)
+    why = f", because the request or draft matches the lane's sensitive pattern {matched}" if matched else ""
+    return f"Review: {who} ({rule}{why})"
 
 
 def reviewers_pending(people: Iterable[str], approved_by: Iterable[str]) -> str:
@@ -394,6 +397,8 @@ LANEBOT_HELP = (
     "• each lane has its own command, e.g. `/support <text>`"
 )
 AUDIT_SEARCHING = "Searching the audit trail…"
+AUDIT_RESULTS = "Audit trail search results"
+"""The results' fallback text: it replaces the "Searching…" ack, so it must not say searching."""
 AUDIT_OWNERS_ONLY = "Only lane owners can search the audit trail."
 
 

@@ -813,6 +813,7 @@ async function poll() {
 }
 
 async function start() {
+  await api("/ui/connect", {}); // a reload is a new client: modals left open by the last page close
   const res = await fetch("/ui/bootstrap");
   S.boot = await res.json();
   const saved = localStorage.getItem("lanebot.playground.user");
