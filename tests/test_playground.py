@@ -515,10 +515,21 @@ def test_the_playground_restarts_at_once_on_the_port_it_just_left(tmp_path: Path
         port = first.ui.port  # type: ignore[union-attr]
         for _ in range(3):  # served and closed by the page's server: its side of each is in TIME-WAIT
             assert PageClient(first.url).get("/ui/bootstrap")[0] == 200
+    if Path("/proc/net/tcp").exists():  # Linux: make sure the port really is held, or this proves nothing
+        assert time_wait_on(port), f"no TIME-WAIT connection on port {port}"
     again = Playground(database=f"sqlite:///{tmp_path}/a.db", config_file=config, env={}, port=port)
     with again:
         assert again.ui is not None and again.ui.port == port
         assert PageClient(again.url).get("/ui/bootstrap")[0] == 200
+
+
+def time_wait_on(port: int) -> bool:
+    """Whether a TCP connection with local ``port`` is in TIME-WAIT (state 06 in /proc/net/tcp)."""
+    rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return any(
+        int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "06"
+        for fields in (r.split() for r in rows)
+    )
 
 
 def test_lanebot_playground_prints_the_url_and_mode_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:

@@ -128,7 +128,10 @@ class PlaygroundApi:
             found = self.ws.files.get(file_id)
         except StubError:
             return None
-        return (found.content, found.mimetype) if found.content is not None else None
+        if found.content is None:
+            return None
+        text = found.mimetype.startswith("text/")  # the digest's tables: UTF-8 (Δ, –), say so
+        return found.content, found.mimetype + ("; charset=utf-8" if text else "")
 
     # ---- gestures --------------------------------------------------------------------------------
 
