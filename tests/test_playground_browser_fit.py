@@ -132,6 +132,10 @@ def test_the_digest_fits_and_its_route_tables_come_as_a_file(sized: Any, rig: Ri
     assert digest.locator("pre.code").count() == 0
     assert_fits(sized)
     shot(sized, f"digest-{size_of(sized)}")
+    sized.click("[data-testid=hood-toggle]")  # "Under the hood" too: it must not push the page wider
+    sized.locator("[data-testid=hood] li").first.wait_for()
+    assert_fits(sized)
+    sized.click("[data-testid=hood-toggle]")
     # The full table is one click away, as UTF-8 text with every column.
     body = sized.request.get(rig.pg.url.rstrip("/") + str(tables.get_attribute("href")))
     assert body.ok and "charset=utf-8" in body.headers["content-type"]

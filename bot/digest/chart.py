@@ -6,11 +6,11 @@ when a chart is drawn, not when the bot starts.
 
 Where it is read decides its shape. Slack shows an image in a thread about 600 px wide, so the
 figure is 6 × 4.5 inches at 200 dpi: shown at half size, its 9-point text reads like 9-point
-text on a 100-dpi screen. The legend sits below both plots, outside them, in as many rows as the
-lanes need, so it can never cover a bar or a point; past ten lanes the colours come from a
-twenty-colour map so no two lanes share one. Both value axes start at 0 (spend and rates
-are never negative; matplotlib pads an all-zero series below 0 unless told), and markers are not
-clipped at the axes' edge, so a 0 % or 100 % week shows as a whole point.
+text on a 100-dpi screen (about 12 px high). The legend sits below both plots, outside them, in
+as many rows as the lanes need, so it can never cover a bar or a point; past ten lanes the
+colours come from a twenty-colour map so no two lanes share one. Both value axes start at 0
+(spend and rates are never negative; matplotlib pads an all-zero series below 0 unless told),
+and markers are not clipped at the axes' edge, so a 0 % or 100 % week shows as a whole point.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 WIDTH_IN, HEIGHT_IN, DPI = 6.0, 4.5, 200
-FONT_PT = 8.0
+FONT_PT = 9.0
 LEGEND_COLUMNS = 4
 SPEND_HEADROOM = 1.15
 """The spend axis ends 15 % above the tallest stack, so the top bar never touches the frame."""

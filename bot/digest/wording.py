@@ -51,4 +51,5 @@ def tables_in_thread(lanes: int) -> str:
 
 def route_summary_line(route: str, runs: int, share: str, change: str, spend: str) -> str:
     """One route in a lane's summary, short enough to stay on one line at thread width."""
-    return f"`{route}` {runs} runs · {share} ({change}) · {spend}"
+    noun = "run" if runs == 1 else "runs"
+    return f"`{route}` {runs} {noun} · {share} ({change}) · {spend}"

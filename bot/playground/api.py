@@ -142,15 +142,16 @@ class PlaygroundApi:
         was opened in: its submission was decided but the page showed nothing of it. Apps that set
         ``notify_on_close`` hear ``view_closed``, as they would from Slack.
         """
-        closed = []
+        closed: list[str] = []
         for view in self.ws.views.open_views():
-            if view.id in {v.id for v in self.ws.views.open_views()}:  # a close may clear a stack
-                try:
-                    self.sim.close_view(view.user, view.id)
-                except (StubError, LookupError, OSError) as exc:
-                    log.warning("stale modal not closed", extra={"view": view.id, "error": str(exc)})
-                    continue
-                closed.append(view.id)
+            if view.id not in {v.id for v in self.ws.views.open_views()}:
+                continue  # closed with the stack it was in
+            try:
+                self.sim.close_view(view.user, view.id)
+            except (StubError, LookupError, OSError) as exc:
+                log.warning("stale modal not closed", extra={"view": view.id, "error": str(exc)})
+                continue
+            closed.append(view.id)
         return 200, {"ok": True, "closed": closed}
 
     def command(self, body: Mapping[str, Any]) -> Reply:
