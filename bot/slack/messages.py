@@ -115,8 +115,10 @@ def reviewers_line(people: Iterable[str], two_person: bool, sensitive: Iterable[
     if not who:
         return "Nobody can approve this lane's drafts yet: add owners to lanes.toml."
     rule = "two different approvers needed" if two_person else "one approval needed"
-    matched = ", ".join(f"`{escape(pattern)}`" for pattern in sensitive)
-    why = f", because the request or draft matches the lane's sensitive pattern {matched}" if matched else ""
+    patterns = [f"`{escape(pattern)}`" for pattern in sensitive]
+    noun = "pattern" if len(patterns) == 1 else "patterns"
+    why = f", because the request or draft matches the lane's sensitive {noun} {', '.join(patterns)}"
+    why = why if patterns else ""
     return f"Review: {who} ({rule}{why})"
 
 

@@ -1,7 +1,7 @@
 """response_urls: where Bolt's ``respond()`` posts, and what Slack does with each post.
 
-A response_url belongs to one interaction: a slash command (no original message) or a click on a
-message, possibly an ephemeral one. Slack's rules, kept here: ``delete_original`` removes the clicked
+A response_url belongs to one interaction: a slash command (its original is its ack) or a click on
+a message, possibly an ephemeral one. Slack's rules, kept here: ``delete_original`` removes the clicked
 message, ``replace_original`` replaces it (text *and* blocks), anything else is a new message,
 ephemeral unless ``response_type`` is ``in_channel``. A slash command's original is its ephemeral
 ack ("Searching…" replaced by the results); its place is reserved when the command is sent, so an
