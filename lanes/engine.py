@@ -399,6 +399,7 @@ class Engine:
         unrecorded: Sequence[tuple[int, Attempt]] = (),
     ) -> RunResult:
         """Write the outcome, with the attempts not yet written, in one transaction; then the result."""
+        outcome = replace(outcome, escalation_reason=escalation_reason(outcome, plan.route))
         lane, now = plan.lane, self._clock()
         latency = (self._monotonic() - plan.started) * 1000
         costs = [a.cost_usd for a in attempts if a.outcome != "failed"]
@@ -534,3 +535,16 @@ class Engine:
 def _sum(values: object) -> int | None:
     present = [v for v in values if v is not None]  # type: ignore[attr-defined]
     return sum(present) if present else None
+
+
+def escalation_reason(outcome: ExecutionOutcome, route: Route) -> str | None:
+    """Why the run escalated: what happened during the run (a check failed on a cheaper tier), else
+    the routing rule that sent it to the escalation tier (a keyword, a long input).
+
+    Without the second, a run routed straight to the escalation tier was recorded with no reason
+    and the digest counted it as "unspecified", though its route line said exactly why.
+    """
+    if outcome.escalation_reason or outcome.route_kind != "escalation":
+        return outcome.escalation_reason
+    routed = "; ".join(reason.text for reason in route.reasons if reason.rule == "escalation")
+    return routed[:255] or None
