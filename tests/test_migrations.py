@@ -13,14 +13,14 @@ import logging
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, inspect
+from sqlalchemy import Engine, MetaData, Table, create_engine, insert, inspect
 from sqlalchemy.engine import make_url
 
 from lanes.audit.records import NewRun, RunOutcome
@@ -28,7 +28,7 @@ from lanes.lifecycle import transition
 from storage import text_index
 from storage.db import make_engine
 from storage.migrate import alembic_config, current_revision, head_revision, upgrade
-from storage.models import SEARCH_INDEX_COLUMNS, Base
+from storage.models import SEARCH_INDEX_COLUMNS, Base, Run
 from storage.search import AuditQuery
 from storage.store import AuditStore
 from tests.conftest import PG_ADMIN_URL
@@ -129,6 +129,19 @@ def test_search_index_columns_match_the_revision() -> None:
     assert revision.module.SEARCH_INDEX_COLUMNS == SEARCH_INDEX_COLUMNS
 
 
+def _old_run(engine: Engine, run_id: str, text: str | None, draft: str | None, minutes: int) -> None:
+    """A drafted run as an older store wrote it: only the columns the database has at its revision
+    (the store of today writes columns that later revisions add), with the models' defaults."""
+    present = {column["name"] for column in inspect(engine).get_columns("runs")}
+    current = cast(Table, Run.__table__)
+    old = Table("runs", MetaData(), *(c._copy() for c in current.columns if c.name in present))
+    at = T0 + timedelta(minutes=minutes)
+    values = {"id": run_id, "lane": "support", "requester": "U_A", "status": "drafted", "created_at": at}
+    values |= {"drafted_at": at, "input_text": text, "draft_text": draft, "input_chars": 9}
+    with engine.begin() as connection:
+        connection.execute(insert(old).values(values))
+
+
 def _run(store: AuditStore, run_id: str, text: str | None, draft: str | None, minutes: int) -> None:
     at = T0 + timedelta(minutes=minutes)
     store.start_run(
@@ -183,13 +196,13 @@ def text_index_objects(engine: Engine) -> set[str]:
 
 def test_upgrade_to_the_search_indexes_indexes_the_runs_already_there(engine: Engine) -> None:
     migrate(engine, "upgrade", "0003_lifecycle_guards")
-    store = AuditStore(engine)
-    _run(store, "r1", "Refund for ORDER 4711, please", "We are looking into it", 1)
-    _run(store, "r2", None, None, 2)  # a lane with store_text = "none"
-    _run(store, "r3", "Où est mon colis ?", "Votre colis arrive demain", 3)
+    _old_run(engine, "r1", "Refund for ORDER 4711, please", "We are looking into it", 1)
+    _old_run(engine, "r2", None, None, 2)  # a lane with store_text = "none"
+    _old_run(engine, "r3", "Où est mon colis ?", "Votre colis arrive demain", 3)
     assert text_index_objects(engine) == set()
 
     upgrade(engine)
+    store = AuditStore(engine)
 
     assert text_index_objects(engine)
     check_text_index(engine)
@@ -231,7 +244,7 @@ def test_downgrade_removes_the_search_indexes(engine: Engine) -> None:
     assert text_index_objects(engine) == set()
     assert tables(engine) == TABLES
     store = AuditStore(engine)
-    _run(store, "r1", "Refund please", "Sure", 1)  # writes still work: no trigger is left behind
+    _old_run(engine, "r1", "Refund please", "Sure", 1)  # writes still work: no trigger is left behind
     assert text_ids(store, "refund") == ["r1"]
     indexes = {index["name"] for index in inspect(engine).get_indexes("runs")}
     assert {"ix_runs_status", "ix_runs_requester", "ix_runs_model"} <= indexes
