@@ -179,7 +179,9 @@ def test_ask_offline_on_a_fresh_sqlite_file_prints_route_draft_and_run_id(
     lines = result.out.splitlines()
     assert "status   drafted" in lines
     assert "route    default → fast: default for lane support" in lines
-    assert re.search(r"^model    offline sample · would have used gpt-5-mini · est\. \$0\.\d{4}$", result.out, re.M)
+    assert re.search(
+        r"^model    offline sample · would have used gpt-5-mini · est\. \$0\.\d{4}$", result.out, re.M
+    )
     assert re.search(r"^cost     est\. \$0\.\d{4} · ", result.out, re.M)
     assert BANNER in lines
     assert "Thank you for flagging the charges." in result.out  # the billing reply

@@ -114,13 +114,22 @@ def _field(name: str, sentences: list[str]) -> tuple[str | None, str | None]:
     if sentence is None:
         return None, None
     if name == "renewal_date":
-        date = DATE.search(sentence)
-        return (date.group(0), clip(sentence)) if date else (None, None)
+        date = _renewal_date(sentence)
+        return (date, clip(sentence)) if date else (None, None)
     if name == "payment_terms":
         parts = [m.group(0).strip() for pattern in _PAYMENT_PARTS for m in pattern.finditer(sentence)]
         value = "; ".join(dict.fromkeys(parts)) if parts else clip(sentence)
         return value, clip(sentence)
     return clip(sentence), clip(sentence)
+
+
+def _renewal_date(sentence: str) -> str | None:
+    """The first date after the word "renew" (a term's start date often comes before it), else
+    the first date in the sentence."""
+    keyword = _CLAUSE["renewal_date"].search(sentence)
+    after = DATE.search(sentence, keyword.end()) if keyword else None
+    date = after or DATE.search(sentence)
+    return date.group(0) if date else None
 
 
 def _first_clause(sentences: list[str], pattern: re.Pattern[str]) -> str | None:

@@ -21,7 +21,9 @@ MAX_NOTE_CHARS = 72
 _FENCED = re.compile(r"```[\w+-]*[ \t]*\n(.*?)```", re.S)
 _FILE = re.compile(r"\b[\w./-]*\w\.(?:py|js|ts|tsx|go|rb|java|rs|sql|sh|ya?ml|toml|cs|php|kt)\b")
 _CODE_LINE = re.compile(
-    r"^\s*(?:def |class |import |from \w|return\b|if .*:|for .*:|\w+\s*=[^=]|\w[\w.]*\(.*\)\s*$)"
+    r"^\s*(?:(?:def|class|return|const|let|var|function|func|fn|public|private)\s"
+    r"|import \w|from \w+ import|(?:if|for|while) .*:\s*$"
+    r"|\w[\w.]*\(.*\)\s*;?\s*$|[\w.]+\s*=[^=]|.*(?:=>|[;{}])\s*$)"
 )
 _DEF = re.compile(r"^(\s*)def\s+\w+\s*\(\s*(?:(?:self|cls)\s*,\s*)?([A-Za-z_]\w*)")
 _GUARD_WORDS = re.compile(r"\b(?:none|null|empty|missing|crash\w*|valid\w*|check|error|exception)\b", re.I)

@@ -50,17 +50,17 @@ TOPICS = (
         "refunds, who will check it against our policy and reply with the options available to you.",
     ),
     _topic(
+        "damaged",
+        r"broken|damaged|defect|faulty|not working|stopped working|cracked",
+        "I am sorry the item arrived in that state{order}. Could you send a photo of the damage and of the "
+        "packaging? With those, a colleague will go through the replacement or repair options with you.",
+    ),
+    _topic(
         "delivery",
         r"parcel|package|deliver|shipping|shipment|tracking|courier|arrive|where is my order",
         "Sorry your parcel has not reached you yet{order}. Deliveries can be held up at the local depot for "
         "a day or two. We will check the tracking with the courier and update you as soon as we know where "
         "it is.",
-    ),
-    _topic(
-        "damaged",
-        r"broken|damaged|defect|faulty|not working|stopped working|cracked",
-        "I am sorry the item arrived in that state{order}. Could you send a photo of the damage and of the "
-        "packaging? With those, a colleague will go through the replacement or repair options with you.",
     ),
     _topic(
         "cancel",
