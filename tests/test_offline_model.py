@@ -18,6 +18,7 @@ import jsonschema
 import pytest
 
 from bot.runtime.core import Core, build_core
+from bot.runtime.metrics import Metrics
 from bot.slack.views import run_context
 from lanes.checks import check_draft
 from lanes.config import LanesConfig, load_config
@@ -252,3 +253,15 @@ def test_an_escalated_offline_run_would_have_used_the_strong_model(core: Core) -
 
     assert record is not None and record.route_kind == "escalation"
     assert (record.tier, record.model, record.cost_estimated) == ("strong", "claude-sonnet-4-6", True)
+
+
+def test_an_estimate_is_not_counted_as_spend_in_the_metrics(core: Core) -> None:
+    metrics = Metrics()
+    result = core.engine.run(RunRequest(lane="support", text="Where is my parcel?", requester="U0REQUEST"))
+
+    for attempt in result.attempts:
+        metrics.attempt_finished("support", attempt)
+
+    exported = metrics.render()[0].decode()
+    assert "lanebot_model_latency_seconds_count" in exported
+    assert not re.search(r"^lanebot_cost_usd_total\{", exported, re.M)
