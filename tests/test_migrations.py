@@ -20,7 +20,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, MetaData, Table, create_engine, insert, inspect
+from sqlalchemy import Engine, MetaData, Table, create_engine, func, insert, inspect, select
 from sqlalchemy.engine import make_url
 
 from lanes.audit.records import NewRun, RunOutcome
@@ -243,9 +243,10 @@ def test_downgrade_removes_the_search_indexes(engine: Engine) -> None:
     migrate(engine, "downgrade", "0003_lifecycle_guards")
     assert text_index_objects(engine) == set()
     assert tables(engine) == TABLES
-    store = AuditStore(engine)
     _old_run(engine, "r1", "Refund please", "Sure", 1)  # writes still work: no trigger is left behind
-    assert text_ids(store, "refund") == ["r1"]
+    with engine.connect() as connection:  # the store of today reads columns later revisions add
+        found = connection.execute(select(Run.id).where(func.lower(Run.input_text).like("%refund%")))
+        assert found.scalars().all() == ["r1"]
     indexes = {index["name"] for index in inspect(engine).get_indexes("runs")}
     assert {"ix_runs_status", "ix_runs_requester", "ix_runs_model"} <= indexes
     assert not any(name.endswith("_created_at") and name != "ix_runs_lane_created_at" for name in indexes)

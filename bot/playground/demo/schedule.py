@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from bot.digest.weeks import week_of, week_range
 from bot.playground.demo.catalogue import DEFAULT_REQUESTERS, REQUESTERS, SUPPORT, TEXTS
-from bot.playground.demo.faults import Fault, FaultKind
+from bot.playground.demo.scripted_faults import Fault, FaultKind
 from lanes.config import LaneConfig
 
 WEEKS = 8

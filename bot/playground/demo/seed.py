@@ -21,10 +21,10 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from bot.digest.post import digest_channel
-from bot.playground.demo.clock import DemoClock
-from bot.playground.demo.decisions import DecisionPlanner, PlannedDecision
-from bot.playground.demo.faults import ScriptedModels
+from bot.playground.demo.review_plan import DecisionPlanner, PlannedDecision
 from bot.playground.demo.schedule import PlannedRun, plan_runs
+from bot.playground.demo.scripted_faults import ScriptedModels
+from bot.playground.demo.seeding_clock import DemoClock
 from bot.runtime.core import open_store
 from lanes.config import LanesConfig
 from lanes.decisions import DecisionService

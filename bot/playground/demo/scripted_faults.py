@@ -13,7 +13,7 @@ import hashlib
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from bot.playground.demo.clock import DemoClock
+from bot.playground.demo.seeding_clock import DemoClock
 from lanes.providers.base import Completion, CompletionRequest, Provider
 from lanes.providers.errors import ContentPolicyError, TransientError
 
