@@ -75,6 +75,8 @@ def test_contract_fields_in_the_text_are_found_with_verbatim_evidence(config: La
     assert summary["payment_terms"] == "$2,400 per month; within thirty (30) days of invoice"
     assert summary["termination"] == "Either party may terminate this Agreement on 90 days' written notice."
     assert "Not found" not in summary["summary"] and summary["summary"].startswith(BANNER)
+    assert "Dates in the text: 2 January 2026, 2026-02-01, 2027-02-01." in summary["summary"]
+    assert len(_found(summary, "dates")) == 2  # the opening clause and the term clause
     for field in ("summary", "parties", "renewal_date", "payment_terms", "termination"):
         assert _found(summary, field), f"{field} has no evidence"
     assert all(item["quote"] in FULL_CONTRACT for item in summary["evidence"])
@@ -88,7 +90,7 @@ def test_contract_fields_not_in_the_text_are_null_and_said_not_found(config: Lan
     jsonschema.validate(summary, config.lane("contract").output_schema or {})
     assert summary["parties"] == ["Fabrikam GmbH", "Tailspin Toys AG"]
     assert (summary["renewal_date"], summary["payment_terms"], summary["termination"]) == (None, None, None)
-    assert "Not found in the text: renewal date, payment terms, termination." in summary["summary"]
+    assert "Not found in the text: renewal date, payment terms, termination, dates." in summary["summary"]
     assert {item["field"] for item in summary["evidence"]} == {"summary", "parties"}
     assert all(item["quote"] in SPARSE_CONTRACT for item in summary["evidence"])
 

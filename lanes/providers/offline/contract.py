@@ -25,10 +25,13 @@ from lanes.providers.offline.banner import BANNER
 MAX_VALUE_CHARS = 300
 MIN_CLAUSE_WORDS = 4
 MAX_PARTIES = 4
+MAX_DATES = 4
 FIELDS = ("renewal_date", "payment_terms", "termination")
 LABELS = {"parties": "parties", "renewal_date": "renewal date", "payment_terms": "payment terms"}
 
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
+_SENTENCE_BREAK = re.compile(
+    r"(?<=[.!?])\s+(?=[A-Z0-9])"
+)  # not before "(": "Inc. (\"Customer\")" is one clause
 _MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
 DATE = re.compile(
     r"\b(?:\d{4}-\d{2}-\d{2}"  # 2027-03-01
@@ -92,20 +95,39 @@ def contract_summary(text: str) -> dict[str, Any]:
         values[name] = value
         if value is not None and quote is not None:
             evidence.append({"field": name, "quote": quote})
+    dates = _dates(sentences)
+    evidence += [{"field": "dates", "quote": quote} for quote in dict.fromkeys(dates.values())]
     risks = [label for pattern, label in _RISKS if pattern.search(text)] or [_NO_RISK]
-    summary = _summary(text, parties, values)
+    summary = _summary(text, parties, values, list(dates))
     return {"summary": summary, "parties": parties, **values, "risks": risks, "evidence": evidence}
 
 
-def _summary(text: str, parties: list[str], values: dict[str, str | None]) -> str:
+def _summary(text: str, parties: list[str], values: dict[str, str | None], dates: list[str]) -> str:
     between = f" between {' and '.join(parties[:2])}" if parties else ""
-    found = {"parties": bool(parties), **{name: values[name] is not None for name in FIELDS}}
+    found = {
+        "parties": bool(parties),
+        **{name: values[name] is not None for name in FIELDS},
+        "dates": bool(dates),
+    }
     missing = [LABELS.get(name, name) for name, present in found.items() if not present]
     not_found = f" Not found in the text: {', '.join(missing)}." if missing else ""
+    dated = f" Dates in the text: {', '.join(dates)}." if dates else ""
     return (
         f"{BANNER} A {len(text.split())}-word contract{between}, read by pattern rules, not by a model."
-        f"{not_found} Every value is backed by a verbatim quote; check each one against the contract."
+        f"{dated}{not_found} Every value is backed by a verbatim quote; check each one against the contract."
     )
+
+
+def _dates(sentences: list[str]) -> dict[str, str]:
+    """The first few distinct dates in the text, each with the (clipped) sentence it is in."""
+    found: dict[str, str] = {}
+    for sentence in sentences:
+        quote = clip(sentence)
+        for match in DATE.finditer(quote):
+            found.setdefault(match.group(0), quote)
+            if len(found) == MAX_DATES:
+                return found
+    return found
 
 
 def _field(name: str, sentences: list[str]) -> tuple[str | None, str | None]:
