@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -202,6 +203,26 @@ def test_code_draft_is_a_unified_diff_that_applies_to_the_quoted_code(config: La
     assert old == ["def greet(name):", "    return 'Hello ' + name.upper()"]
     assert new[1:3] == ["    if name is None:", '        raise ValueError("name is required")']
     assert check_draft(config.lane("code"), draft, request).passed
+
+
+def test_git_applies_the_code_draft_to_the_quoted_file(tmp_path: Path) -> None:
+    request = (
+        "Handle a missing value in app/cart.py:\n```python\ndef total(items):\n    return sum(items)\n```"
+    )
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "cart.py").write_text("def total(items):\n    return sum(items)\n")
+    (tmp_path / "change.diff").write_text(_diff_of(code_suggestion(request)) + "\n")
+
+    applied = subprocess.run(
+        ["git", "apply", "--unsafe-paths", "change.diff"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert applied.returncode == 0, applied.stderr
+    assert (tmp_path / "app" / "cart.py").read_text().splitlines()[1] == "    if items is None:"
 
 
 def test_code_draft_marks_the_spot_when_it_cannot_guard() -> None:
