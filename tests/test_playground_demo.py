@@ -8,6 +8,8 @@ again changes nothing (until the history is a week old, when it is replaced, not
 
 from __future__ import annotations
 
+import json
+import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.digest.weeks import week_of
+from bot.playground import Playground
 from bot.playground.demo import demo_database_url, seed_demo_history
 from bot.playground.demo.schedule import plan_runs
 from bot.playground.demo_notice import post_demo_notice
@@ -164,3 +167,29 @@ def test_the_page_says_it_is_demo_data() -> None:
 
     (notice,) = workspace.messages("C0LANES")
     assert "Demo data" in notice.text and "lanebot-demo.db" in notice.text
+
+
+def test_the_playground_on_demo_data_says_so_and_its_digest_has_runs(
+    tmp_path: Path, config: LanesConfig, redactor: object
+) -> None:
+    url = f"sqlite:///{tmp_path / 'lanebot-demo.db'}"
+    now = datetime.now(UTC)  # the playground's digest reports the week in progress, by the real clock
+    seed_demo_history(url, config, now=now, redactor=redactor)  # type: ignore[arg-type]
+
+    with Playground(database=url, config_file=str(ROOT / "lanes.toml"), env={}, demo=True) as playground:
+        with urllib.request.urlopen(f"{playground.url.rstrip('/')}/ui/bootstrap", timeout=30) as response:
+            boot = json.load(response)
+        request = urllib.request.Request(
+            f"{playground.url.rstrip('/')}/ui/digest",
+            data=b"{}",
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            posted = json.load(response)
+        notice = playground.workspace.messages("C0LANES")[0]
+        digest = playground.workspace.message(posted["channel"], posted["ts"])
+
+    assert boot["demo"] == {"store": str(tmp_path / "lanebot-demo.db")}
+    assert "Demo data" in notice.text
+    assert digest is not None and "Most expensive lane:" in digest.text, "the week in progress has runs"

@@ -145,6 +145,7 @@ class Playground:
             config=core.config,
             mode=mode,
             post_digest=lambda: post_week_so_far(core.store, runtime.client, core.config, self._clock),
+            demo_store=demo_file(self._database) if self.demo else None,
         )
 
     def _environment(self) -> Mapping[str, str]:
