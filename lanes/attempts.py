@@ -102,6 +102,7 @@ class AttemptRunner:
             cost_usd=cost,
             price_known=cost is not None,
             finish_reason=completion.finish_reason,
+            cost_estimated=completion.offline_sample,
         )
         return AttemptResult(attempt, completion=completion)
 

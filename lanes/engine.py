@@ -415,7 +415,7 @@ class Engine:
             review_rule=review_rule,
             tier=outcome.tier,
             provider=self.config.models[outcome.tier].provider if outcome.tier else None,
-            model=answered.model_answered if answered else None,
+            model=answered.run_model if answered else None,
             draft_text=stored_draft,
             fallback_reason=outcome.fallback_reason,
             escalation_reason=outcome.escalation_reason,
@@ -427,6 +427,7 @@ class Engine:
             output_tokens=_sum(a.output_tokens for a in attempts),
             latency_ms=latency,
             expires_at=now + timedelta(seconds=lane.review_timeout_s) if awaiting else None,
+            cost_estimated=any(a.cost_estimated for a in attempts),
         )
         self._write_outcome(plan, outcome, record, unrecorded)
         log.info("run finished", extra={"run_id": plan.run_id, "lane": lane.name, "status": outcome.ending})
@@ -492,7 +493,7 @@ class Engine:
             review_rule=review_rule,
             attempts=tuple(attempts),
             tier=outcome.tier,
-            model_answered=answered.model_answered if answered else None,
+            model_answered=answered.run_model if answered else None,
             provider=answered.provider if answered else None,
             failed_check=outcome.failed_check,
             fallback_reason=outcome.fallback_reason,
@@ -504,6 +505,7 @@ class Engine:
             prompt_version=plan.prompt_version,
             policy_version=plan.policy_version,
             alternatives=tuple(self._shown(a) or "" for a in outcome.alternatives),
+            cost_estimated=any(a.cost_estimated for a in attempts),
         )
 
     def _shown(self, text: str | None) -> str | None:

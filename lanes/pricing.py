@@ -6,7 +6,10 @@ lanes.toml, which always wins (self-hosted or negotiated models).
 
 An unknown price is ``None``, never ``0.0``: a zero would silently hide spend from budgets and the
 weekly digest, while ``None`` is shown as "unknown price" and routing says it cannot estimate.
-The one honest zero is the built-in ``offline`` sample model, which costs nothing.
+The one honest zero is a tier configured with ``provider = "offline"``, which costs nothing. When
+the offline sample *stands in* for a configured tier (``--offline``, the playground without keys)
+the tier's own price applies to the sample's tokens, and the attempt is flagged
+``cost_estimated`` (``lanes.attempts``): what the run would have cost, never a bill.
 
 Model lookups are cached per (provider, model) because pricing runs on every attempt and every
 routing decision; the per-call arithmetic stays in genai-prices so tiered prices (e.g. long

@@ -93,6 +93,9 @@ class RunResult:
     policy_version: str | None = None
     alternatives: tuple[str, ...] = ()
     """With a cross-check disagreement: every candidate draft, for the human to choose from."""
+    cost_estimated: bool = False
+    """The offline sample drafted it: ``model_answered`` is the configured model that would have
+    answered, and ``cost_usd`` what it would have cost (estimated from the tokens and the price table)."""
 
 
 __all__ = [

@@ -151,6 +151,9 @@ class Run(Base):
     """Approvals given so far; every counted decision is guarded by it (``storage.decision_writes``)."""
     text_repaired: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     """Some text of the run could not be stored as received and was repaired (``lanes.audit.text``)."""
+    cost_estimated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """The offline sample drafted it: ``model`` would have answered, ``cost_usd`` is an estimate
+    (revision 0005)."""
 
     attempts: Mapped[list[Attempt]] = relationship(
         back_populates="run", order_by="Attempt.seq", cascade="all, delete-orphan"
@@ -193,6 +196,9 @@ class Attempt(Base):
     reason_code: Mapped[str | None] = mapped_column(String(32))
     error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime] = mapped_column()
+    cost_estimated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """The offline sample answered for ``model_requested``; ``cost_usd`` is that model's price for
+    the sample's tokens, an estimate (revision 0005)."""
 
     run: Mapped[Run] = relationship(back_populates="attempts")
 

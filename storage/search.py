@@ -108,6 +108,8 @@ class RunSummary:
     edit_distance: int | None
     created_at: datetime
     decided_at: datetime | None
+    cost_estimated: bool = False
+    """The offline sample answered: ``model`` would have, ``cost_usd`` is an estimate."""
 
     def as_json(self) -> dict[str, Any]:
         """Plain JSON values in ``SUMMARY_KEYS`` order; times as ISO-8601 with their UTC offset."""
@@ -175,6 +177,7 @@ def _statement(shape: search_page.Shape) -> Select[Any]:
         _only_for(final, "edit", final.edit_distance),
         run.created_at,
         run.decided_at,
+        run.cost_estimated,
     )
     return (
         select(*columns)

@@ -13,14 +13,14 @@ import logging
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, MetaData, Table, create_engine, inspect, text
+from sqlalchemy import Engine, MetaData, Table, create_engine, func, insert, inspect, select
 from sqlalchemy.engine import make_url
 
 from lanes.audit.records import NewRun, RunOutcome
@@ -28,7 +28,7 @@ from lanes.lifecycle import transition
 from storage import text_index
 from storage.db import make_engine
 from storage.migrate import alembic_config, current_revision, head_revision, upgrade
-from storage.models import SEARCH_INDEX_COLUMNS, Base
+from storage.models import SEARCH_INDEX_COLUMNS, Base, Run
 from storage.search import AuditQuery
 from storage.store import AuditStore
 from tests.conftest import PG_ADMIN_URL
@@ -141,6 +141,19 @@ def test_search_index_columns_match_the_revision() -> None:
     assert revision.module.SEARCH_INDEX_COLUMNS == SEARCH_INDEX_COLUMNS
 
 
+def _old_run(engine: Engine, run_id: str, text: str | None, draft: str | None, minutes: int) -> None:
+    """A drafted run as an older store wrote it: only the columns the database has at its revision
+    (the store of today writes columns that later revisions add), with the models' defaults."""
+    present = {column["name"] for column in inspect(engine).get_columns("runs")}
+    current = cast(Table, Run.__table__)
+    old = Table("runs", MetaData(), *(c._copy() for c in current.columns if c.name in present))
+    at = T0 + timedelta(minutes=minutes)
+    values = {"id": run_id, "lane": "support", "requester": "U_A", "status": "drafted", "created_at": at}
+    values |= {"drafted_at": at, "input_text": text, "draft_text": draft, "input_chars": 9}
+    with engine.begin() as connection:
+        connection.execute(insert(old).values(values))
+
+
 def _run(store: AuditStore, run_id: str, text: str | None, draft: str | None, minutes: int) -> None:
     at = T0 + timedelta(minutes=minutes)
     store.start_run(
@@ -148,24 +161,6 @@ def _run(store: AuditStore, run_id: str, text: str | None, draft: str | None, mi
         transition("start"),
     )
     store.finish_run(run_id, transition("draft"), RunOutcome(finished_at=at, draft_text=draft))
-
-
-def _old_run(engine: Engine, run_id: str, text: str | None, draft: str | None, minutes: int) -> None:
-    """A finished run written as an older revision's code would: only the columns the schema has
-    now, read from the database, since today's models name columns later revisions add."""
-    at = T0 + timedelta(minutes=minutes)
-    runs = Table("runs", MetaData(), autoload_with=engine)
-    known = {
-        "id": run_id, "lane": "support", "requester": "U_A", "source": "cli", "status": "drafted",
-        "review_rule": "owner", "risk": "low", "route_reasons": [], "input_text": text,
-        "input_chars": 9, "draft_text": draft, "text_redacted": True, "cost_known": True,
-        "created_at": at, "started_at": at, "finished_at": at, "drafted_at": at,
-    }  # fmt: skip
-    row = {name: value for name, value in known.items() if name in runs.c}
-    missing = [c.name for c in runs.c if not c.nullable and c.server_default is None and c.name not in row]
-    assert not missing, f"_old_run needs values for {missing}"
-    with engine.begin() as connection:
-        connection.execute(runs.insert().values(**row))
 
 
 def text_ids(store: AuditStore, needle: str) -> list[str]:
@@ -261,10 +256,9 @@ def test_downgrade_removes_the_search_indexes(engine: Engine) -> None:
     assert text_index_objects(engine) == set()
     assert tables(engine) == TABLES - POLICY_TABLES
     _old_run(engine, "r1", "Refund please", "Sure", 1)  # writes still work: no trigger is left behind
-    with engine.connect() as connection:
-        assert connection.execute(text("SELECT id FROM runs WHERE input_text LIKE '%Refund%'")).all() == [
-            ("r1",)
-        ]
+    with engine.connect() as connection:  # the store of today reads columns later revisions add
+        found = connection.execute(select(Run.id).where(func.lower(Run.input_text).like("%refund%")))
+        assert found.scalars().all() == ["r1"]
     indexes = {index["name"] for index in inspect(engine).get_indexes("runs")}
     assert {"ix_runs_status", "ix_runs_requester", "ix_runs_model"} <= indexes
     assert not any(name.endswith("_created_at") and name != "ix_runs_lane_created_at" for name in indexes)

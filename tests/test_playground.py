@@ -205,15 +205,17 @@ def test_a_slash_command_is_acked_then_the_root_and_the_threaded_draft_appear(ri
     draft = rig.ask(ASKER, "Customer says they were charged twice")
 
     ack = [e for e in rig.ws.ephemerals(user=ASKER) if e.source == "ack"][-1]
-    assert "`/support`" in ack.text and "*fast* (offline-sample)" in ack.text
+    assert "`/support`" in ack.text and "*fast* (offline sample · would have used gpt-5-mini)" in ack.text
     assert not [e for e in rig.ws.ephemerals() if e.source == "ack" and e.user != ASKER]
     root = rig.ws.message(LANES, str(draft.thread_ts))
     assert root is not None and "request from <@U0ASKER>" in block_texts(root)
     text = block_texts(draft)
     assert "offline sample model" in text and "route default: default for lane support" in text
+    assert "would have used gpt-5-mini" in text and "est. $0.0" in text
     assert [e["action_id"] for e in _actions(draft)[0]["elements"]] == [ids.APPROVE, ids.EDIT, ids.REJECT]
     run = rig.run_of(draft)
-    assert run.status == "drafted" and run.requester == ASKER and run.model == "offline-sample"
+    assert run.status == "drafted" and run.requester == ASKER and run.model == "gpt-5-mini"
+    assert run.cost_estimated and run.cost_usd is not None and run.cost_usd > 0
 
     status, state = rig.page.get("/ui/state?since=-1")
     assert status == 200

@@ -281,6 +281,7 @@ def test_json_keys_are_exactly_summary_keys_in_order(trail: AuditStore) -> None:
         "id", "lane", "status", "model", "provider", "route", "prompt_id", "prompt_version", "policy_version",
         "requester", "reviewer", "cost_usd", "input_tokens", "output_tokens", "latency_ms", "fallback_reason",
         "escalation_reason", "rejection_reason", "edit_distance", "created_at", "decided_at",
+        "cost_estimated",
     )  # fmt: skip
     for row in trail.search(AuditQuery()):
         data = row.as_json()

@@ -83,6 +83,12 @@ def register(commands: Any) -> None:
     )
     playground.add_argument("--port", type=int, default=8765, help="port of the page (default: 8765)")
     playground.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
+    playground.add_argument(
+        "--demo",
+        action="store_true",
+        help="open a separate demo store (lanebot-demo.db beside the audit store) seeded with eight "
+        "weeks of sample runs, so the digest and the audit have something to show",
+    )
     playground.set_defaults(handler=cmd_playground)
 
 
@@ -160,5 +166,6 @@ def cmd_playground(args: argparse.Namespace) -> int:
         database=database_url(args.database_url, os.environ),
         port=args.port,
         open_browser=not args.no_browser and sys.stdout.isatty(),
+        demo=args.demo,
     )
     return 0

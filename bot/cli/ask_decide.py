@@ -16,6 +16,7 @@ from bot.runtime.core import build_core, config_path
 from lanes.choices import check_choice
 from lanes.config import load_config
 from lanes.decisions import REJECT_REASONS
+from lanes.estimates import cost_text, offline_line
 from lanes.values import AWAITING_REVIEW, RunRequest, RunResult
 
 OFFLINE_VALUES = ("1", "true", "yes", "on")
@@ -107,6 +108,7 @@ def result_json(result: RunResult) -> dict[str, Any]:
         "review_rule": result.review_rule,
         "cost_usd": result.cost_usd,
         "cost_known": result.cost_known,
+        "cost_estimated": result.cost_estimated,
         "latency_ms": round(result.latency_ms, 1),
         "prompt_id": result.prompt_id,
         "prompt_version": result.prompt_version,
@@ -126,7 +128,7 @@ def result_json(result: RunResult) -> dict[str, Any]:
 
 
 def render_result(result: RunResult) -> str:
-    cost = "unknown price" if not result.cost_known else f"${result.cost_usd or 0:.4f}"
+    cost = cost_text(result.cost_usd, result.cost_known, estimated=result.cost_estimated)
     lines = [
         f"run      {result.run_id}",
         f"lane     {result.lane}",
@@ -139,7 +141,10 @@ def render_result(result: RunResult) -> str:
         lines.append(f"escalate {result.escalation_reason}")
     if result.failed_check:
         lines.append(f"check    {result.failed_check}")
-    lines.append(f"model    {result.model_answered or '-'} ({result.provider or '-'})")
+    if result.cost_estimated:
+        lines.append(f"model    {offline_line(result.model_answered, result.cost_usd, result.cost_known)}")
+    else:
+        lines.append(f"model    {result.model_answered or '-'} ({result.provider or '-'})")
     lines.append(
         f"cost     {cost} · {result.latency_ms:,.0f} ms · prompt {result.prompt_id}@{result.prompt_version}"
     )

@@ -14,6 +14,7 @@ from lanes.audit.records import RunRecord
 from lanes.choices import model_names
 from lanes.config import load_config
 from lanes.errors import ConfigError, InvalidRequestError
+from lanes.estimates import cost_text, offline_line
 from storage.audit_filters import RUN_STATUSES, TIME_FORMS, check_lane, check_model, parse_time
 from storage.search import AuditQuery, to_csv
 
@@ -118,6 +119,7 @@ def render_table(rows: list[Any]) -> str:
     for row in rows:
         data = row.as_json()
         cost = "?" if data["cost_usd"] is None else f"${data['cost_usd']:.4f}"
+        cost = f"est. {cost}" if data["cost_estimated"] else cost
         lines.append(
             f"{data['created_at'][:16]:<17} {data['id']:<32} {data['lane']:<10} {data['status']:<18} "
             f"{data['route'] or '-':<10} {(data['model'] or '-')[:24]:<24} {cost}"
@@ -138,14 +140,19 @@ def lineage_json(record: RunRecord) -> dict[str, Any]:
 
 
 def render_lineage(record: RunRecord) -> str:
-    cost = "unknown price" if not record.cost_known else f"${record.cost_usd or 0:.4f}"
+    cost = cost_text(record.cost_usd, record.cost_known)
+    answered = (
+        offline_line(record.model, record.cost_usd, record.cost_known)
+        if record.cost_estimated
+        else f"{record.model or '-'} ({record.provider or '-'}), {cost}"
+    )
     lines = [
         f"run {record.id} — lane {record.lane}, {record.status}",
         f"  requested by {record.requester} at {record.created_at:%Y-%m-%d %H:%M:%S} UTC via {record.source}",
         f"  route: {record.route_kind or '-'} — " + "; ".join(record.route_reasons),
         f"  prompt {record.prompt_id}@{record.prompt_version}, policy {record.policy_version}, "
         f"review {record.review_rule}",
-        f"  answered by {record.model or '-'} ({record.provider or '-'}), {cost}",
+        f"  answered by {answered}",
     ]
     for label, value in (
         ("fallback", record.fallback_reason),

@@ -21,7 +21,7 @@ from typing import Any
 
 from bot.cli.eval_report import junit_xml, render_diff, render_report, report_json
 from bot.cli.parser import examples
-from bot.runtime.core import config_path, offline_config
+from bot.runtime.core import config_path
 from lanes.clock import utcnow
 from lanes.config import LanesConfig, load_config
 from lanes.engine import Engine
@@ -122,10 +122,8 @@ def run_policy(config: LanesConfig, sets: Sequence[GoldenSet], cap: SpendCap, *,
     from storage.redaction import Redactor
     from storage.scratch import scratch_store
 
-    runnable = offline_config(config) if offline else config
-    providers = capped(build_providers(runnable, os.environ, offline=offline), runnable.models, cap)
+    providers = capped(build_providers(config, os.environ, offline=offline), config.models, cap)
     with scratch_store("lanebot-eval-") as store:
-        engine = Engine(
-            runnable, FreshDayLog(store), providers, redactor=Redactor(), clock=utcnow, instance="eval"
-        )
-        return evaluate(runnable, sets, engine.run, cap, label=config.source)
+        log = FreshDayLog(store)
+        engine = Engine(config, log, providers, redactor=Redactor(), clock=utcnow, instance="eval")
+        return evaluate(config, sets, engine.run, cap, label=config.source)

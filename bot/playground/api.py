@@ -75,8 +75,11 @@ class PlaygroundApi:
         config: LanesConfig,
         mode: ModelMode,
         post_digest: Callable[[], tuple[str, str]],
+        demo_store: str | None = None,
     ) -> None:
+        """``demo_store``: the demo store's file when the playground runs on demo data (``--demo``)."""
         self.sim = sim
+        self.demo_store = demo_store
         self.ws = sim.workspace
         self.app = app
         self.config = config
@@ -102,6 +105,7 @@ class PlaygroundApi:
             "personas": [p.__dict__ for p in personas(ws, self.config)],
             "commands": commands,
             "mode": self.mode.to_json(),
+            "demo": {"store": self.demo_store} if self.demo_store else None,
             "default_channel": DEFAULT_CHANNEL,
             "digest_channel": self.config.digest.channel if self.config.digest else None,
             "lanes": [

@@ -46,11 +46,12 @@ def choose_mode(config: LanesConfig, env: Mapping[str, str]) -> ModelMode:
 
 def _offline(config: LanesConfig, why: str) -> ModelMode:
     tiers = tuple(
-        f"{tier}: offline sample model (lanes.toml says {spec.model})" for tier, spec in config.models.items()
+        f"{tier}: offline sample model, would have used {spec.model}" for tier, spec in config.models.items()
     )
     summary = (
-        f"offline sample model: {why}. Drafts are canned samples, not AI output; "
-        "set OPENAI_API_KEY or ANTHROPIC_API_KEY to use real models"
+        f"offline sample model: {why}. Drafts are templated from the request, not AI output, and "
+        "costs are estimates for the models lanes.toml names; set OPENAI_API_KEY or ANTHROPIC_API_KEY "
+        "to use real models"
     )
     return ModelMode(True, summary, tiers)
 

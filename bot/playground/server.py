@@ -27,6 +27,7 @@ from datetime import datetime
 from typing import TextIO
 
 from bot.playground.api import PlaygroundApi
+from bot.playground.demo_notice import demo_file, post_demo_notice, seed_for_playground
 from bot.playground.digest import post_week_so_far
 from bot.playground.install import InstalledApp, fit_workspace
 from bot.playground.mode import ModelMode, choose_mode
@@ -66,8 +67,11 @@ class Playground:
         port: int = 0,
         clock: Callable[[], datetime] = utcnow,
         workspace: Workspace | None = None,
+        demo: bool = False,
     ) -> None:
+        """``demo``: ``database`` is the demo store (``bot.playground.demo``); the page says so."""
         self._database, self._config_file, self._config = database, config_file, config
+        self.demo = demo
         self._env, self._host, self._port = env, host, port
         self._clock = clock
         self._workspace = workspace
@@ -77,6 +81,10 @@ class Playground:
         self.runtime: SlackRuntime | None = None
         self.sim: SlackSimulator | None = None
         self.ui: UiServer | None = None
+
+    @property
+    def database(self) -> str:
+        return self._database
 
     @property
     def url(self) -> str:
@@ -108,6 +116,8 @@ class Playground:
     ) -> PlaygroundApi:
         workspace = self._workspace or demo_workspace()
         fit_workspace(workspace, config)
+        if self.demo:
+            post_demo_notice(workspace, self._database)
         self.stub = stub = SlackStubServer(workspace).start()
         stack.callback(stub.stop)
         secret = secrets.token_hex(16)
@@ -135,6 +145,7 @@ class Playground:
             config=core.config,
             mode=mode,
             post_digest=lambda: post_week_so_far(core.store, runtime.client, core.config, self._clock),
+            demo_store=demo_file(self._database) if self.demo else None,
         )
 
     def _environment(self) -> Mapping[str, str]:
@@ -161,15 +172,21 @@ def run_playground(
     port: int = DEFAULT_PORT,
     open_browser: bool = False,
     out: TextIO | None = None,
+    demo: bool = False,
 ) -> None:
-    """``lanebot playground``: print the URL and the model mode, serve until Ctrl-C, stop cleanly."""
+    """``lanebot playground``: print the URL and the model mode, serve until Ctrl-C, stop cleanly.
+
+    ``demo`` swaps the audit store for the demo store beside it, seeded first if it is new or stale."""
     out = out or sys.stdout
+    database = database or DEFAULT_DATABASE_URL
+    if demo:
+        database = seed_for_playground(database, config_file, out)
     print(
         "Starting the lanebot playground: the bot, a local Slack stand-in and the page...",
         file=out,
         flush=True,
     )
-    playground = Playground(database=database or DEFAULT_DATABASE_URL, config_file=config_file, port=port)
+    playground = Playground(database=database, config_file=config_file, port=port, demo=demo)
     try:
         playground.start()
     except OSError as exc:
@@ -193,6 +210,11 @@ def _announce(playground: Playground, out: TextIO) -> None:
     assert mode is not None
     lines = [
         f"lanebot playground: {playground.url}",
+        *(
+            [f"  data: DEMO store {demo_file(playground.database)} (eight weeks of sample runs)"]
+            if playground.demo
+            else []
+        ),
         f"  models: {mode.summary}",
         *(f"    {tier}" for tier in mode.tiers),
         "  Open the URL, type `/support Customer says they were charged twice` and press Enter.",

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lanes.clock import utcnow
-from lanes.config import LanesConfig, ModelSpec, load_config
+from lanes.config import LanesConfig, load_config
 
 if TYPE_CHECKING:
     from lanes.decisions import DecisionService, GroupDirectory
@@ -53,21 +53,6 @@ def database_url(explicit: str | None, env: Mapping[str, str]) -> str:
     return explicit or env.get("DATABASE_URL") or DEFAULT_DATABASE_URL
 
 
-def offline_config(config: LanesConfig) -> LanesConfig:
-    """Every tier served by the built-in offline sample model: honest in the audit (provider
-    ``offline``, cost 0) and the same lanes, prompts, checks and review rules otherwise."""
-    models = {
-        tier: ModelSpec(
-            provider="offline",
-            model="offline-sample",
-            timeout_s=spec.timeout_s,
-            context_window=spec.context_window,
-        )
-        for tier, spec in config.models.items()
-    }
-    return config.model_copy(update={"models": models})
-
-
 def open_store(url: str) -> AuditStore:
     """Open the audit store and apply migrations (safe on every start, from several instances)."""
     from storage.db import make_engine
@@ -93,6 +78,9 @@ def build_core(
     store: AuditStore | None = None,
     redactor: Redactor | None = None,
 ) -> Core:
+    """The core for one process. ``offline`` serves every tier with the offline sample model, which
+    stands in for the tier's configured model: lanes.toml is not rewritten, so runs are recorded
+    under the model that would have answered, at an estimated cost (``cost_estimated``)."""
     from lanes.decisions import DecisionService
     from lanes.engine import Engine
     from lanes.providers.registry import build_providers
@@ -100,11 +88,9 @@ def build_core(
 
     env = os.environ if env is None else env
     config = config or load_config(config_path(config_file, env))
-    if offline:
-        config = offline_config(config)
     store = store or open_store(database_url(database, env))
     redactor = redactor or Redactor()
-    providers = providers or build_providers(config, env)
+    providers = providers or build_providers(config, env, offline=offline)
     engine = Engine(config, store, providers, redactor=redactor, clock=clock, instance=instance)
     decisions = DecisionService(config, store, redactor, groups=groups, clock=clock)
     return Core(config, store, redactor, providers, engine, decisions)

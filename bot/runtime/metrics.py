@@ -60,8 +60,8 @@ class Metrics:
         self.model_latency.labels(attempt.provider, attempt.tier, attempt.outcome).observe(
             attempt.latency_ms / 1000
         )
-        if attempt.outcome == "failed":
-            return
+        if attempt.outcome == "failed" or attempt.cost_estimated:
+            return  # an offline sample's estimate is not spend: dashboards sum this counter as a bill
         if attempt.cost_usd is not None:
             self.cost.labels(lane, attempt.tier).inc(attempt.cost_usd)
         elif not attempt.price_known:

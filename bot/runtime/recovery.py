@@ -55,6 +55,7 @@ from lanes.audit.records import RunRecord
 from lanes.clock import utcnow
 from lanes.config import LanesConfig
 from lanes.errors import AuditStoreError
+from lanes.estimates import drafted_by
 from lanes.values import AWAITING_REVIEW
 from storage.store import AuditStore
 
@@ -269,7 +270,7 @@ def late_draft_blocks(run: RunRecord) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = [views.section(messages.delivered_late())]
     if run.status == "needs_human":
         blocks.append(views.section(messages.needs_human_line(run.error or "", run.failed_check)))
-    blocks += views.framed_draft(layout.messages[0], run.model or run.tier)
+    blocks += views.framed_draft(layout.messages[0], drafted_by(run.model or run.tier, run.cost_estimated))
     blocks.append(views.context(views.run_context(views.RunContext.of_record(run)), ids.DRAFT_CONTEXT_BLOCK))
     blocks.append(views.decision_actions(run.id, editable=not layout.continued))
     return blocks

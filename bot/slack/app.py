@@ -87,6 +87,7 @@ def build_app(
         instance=settings.instance_id,
         new_id=new_id or (lambda: uuid.uuid4().hex),
         intake=intake,
+        offline=settings.lanebot_offline,
     )
     if on_decision is not None:
         services.on_decision = on_decision

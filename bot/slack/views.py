@@ -27,6 +27,7 @@ from bot.slack.slack_io import SECTION_LIMIT, escape, mention, quote, split_text
 from lanes.audit.records import RunRecord
 from lanes.config import LaneConfig, LanesConfig
 from lanes.decisions import REJECT_REASONS
+from lanes.estimates import cost_text, drafted_by, offline_line
 from lanes.policy import explain_lane
 from lanes.values import RunResult
 
@@ -100,6 +101,7 @@ class RunContext:
     prompt_version: str | None
     fallback_reason: str | None
     escalation_reason: str | None
+    cost_estimated: bool = False
 
     @classmethod
     def of_result(cls, result: RunResult) -> RunContext:
@@ -115,6 +117,7 @@ class RunContext:
             result.prompt_version,
             result.fallback_reason,
             result.escalation_reason,
+            result.cost_estimated,
         )
 
     @classmethod
@@ -131,17 +134,24 @@ class RunContext:
             run.prompt_version,
             run.fallback_reason,
             run.escalation_reason,
+            run.cost_estimated,
         )
 
 
 def run_context(run: RunResult | RunContext) -> list[str]:
     """The context line's parts: model, route and why, cost, latency, prompt version, fallbacks."""
     facts = run if isinstance(run, RunContext) else RunContext.of_result(run)
-    cost = "price unknown" if not facts.cost_known else f"${facts.cost_usd or 0:.4f}"
+    latency = f"{(facts.latency_ms or 0) / 1000:.1f} s"
+    if facts.cost_estimated:
+        model = escape(offline_line(facts.model, facts.cost_usd, facts.cost_known))
+        timing = latency
+    else:
+        model = f"model *{escape(facts.model or 'none')}*"
+        timing = f"{cost_text(facts.cost_usd, facts.cost_known)} · {latency}"
     parts = [
-        f"model *{escape(facts.model or 'none')}*",
+        model,
         f"route {escape(facts.route_kind or '-')}: {escape(facts.route_why)}",
-        f"{cost} · {(facts.latency_ms or 0) / 1000:.1f} s",
+        timing,
         f"prompt {escape(facts.prompt_id or '-')}@{escape(facts.prompt_version or '-')}",
     ]
     if facts.fallback_reason:
@@ -158,7 +168,7 @@ def draft_message(result: RunResult, sections: Sequence[str], ctx: DraftContext)
     blocks: list[Block] = []
     if result.status == "needs_human":
         blocks.append(section(messages.needs_human_line(result.message, result.failed_check)))
-    blocks += framed_draft(sections, result.model_answered or result.tier)
+    blocks += framed_draft(sections, drafted_by(result.model_answered or result.tier, result.cost_estimated))
     if ctx.as_file:
         blocks.append(context([messages.file_note(ctx.draft_chars)]))
     elif ctx.continued_parts > 1:

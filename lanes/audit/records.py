@@ -35,6 +35,15 @@ class Attempt:
     finish_reason: str | None = None
     reason_code: str | None = None
     error: str | None = None
+    cost_estimated: bool = False
+    """The offline sample answered in place of ``model_requested``; ``cost_usd`` is what that model
+    would have charged for the same tokens, an estimate, not a bill."""
+
+    @property
+    def run_model(self) -> str | None:
+        """The model a run is recorded under: the one that answered, or for an offline sample the
+        configured model it stood in for (``cost_estimated`` says which)."""
+        return self.model_requested if self.cost_estimated else self.model_answered
 
 
 @dataclass(frozen=True)
@@ -121,6 +130,9 @@ class RunOutcome:
     output_tokens: int | None = None
     latency_ms: float | None = None
     expires_at: datetime | None = None
+    cost_estimated: bool = False
+    """The draft is the offline sample's: ``model`` is the configured model it stood in for and
+    ``cost_usd`` an estimate from the price table (``Attempt.cost_estimated``)."""
 
 
 @dataclass(frozen=True)
@@ -143,6 +155,7 @@ class AttemptRecord:
     reason_code: str | None
     error: str | None
     started_at: datetime
+    cost_estimated: bool = False
 
 
 @dataclass(frozen=True)
@@ -212,6 +225,8 @@ class RunRecord:
     """The delivery that started the run (``slack:<team>:<trigger>``), to match requests to runs."""
     policy_hash: str | None = None
     """The stored lanes.toml (``lanebot policy log``) the run was routed under."""
+    cost_estimated: bool = False
+    """An offline sample run: ``model`` would have answered, ``cost_usd`` is an estimate."""
 
     @property
     def approvals(self) -> frozenset[str]:

@@ -7,7 +7,7 @@
     deadline.py             a deadline for the whole HTTP call, below the SDKs
     openai_chat.py          OpenAI Chat Completions (openai, openai_compatible)
     anthropic_messages.py   Anthropic Messages
-    offline.py              the built-in offline sample model (no keys, no network)
+    offline/                the built-in offline sample model (no keys, no network), one job per lane
     registry.py             PROVIDERS (name -> factory) and build_providers(config, env)
 
 SDK exceptions never leave the adapters; callers catch ``ProviderError`` only.

@@ -37,6 +37,9 @@ class Completion:
     input_tokens: int | None
     output_tokens: int | None
     finish_reason: str | None
+    offline_sample: bool = False
+    """The built-in offline sample wrote ``text``, not ``model``: the run is recorded under the
+    configured model it stood in for, with its cost estimated from the price table."""
 
 
 class Provider(Protocol):

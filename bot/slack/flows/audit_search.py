@@ -111,10 +111,13 @@ def _with_lane(query: AuditQuery, lane: str) -> AuditQuery:
 
 def summary_line(row: RunSummary) -> str:
     cost = "-" if row.cost_usd is None else f"${row.cost_usd:.4f}"
+    model = escape(row.model or "-")
+    if row.cost_estimated:
+        model, cost = f"offline sample · would have used {model}", f"est. {cost}"
     reviewer = f" → {mention(row.reviewer)}" if row.reviewer else ""
     why = f" ({escape(row.rejection_reason)})" if row.rejection_reason else ""
     when = row.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
     return (
-        f"`{row.id[:12]}` {escape(row.lane)} · *{escape(row.status)}*{why} · {escape(row.model or '-')} · "
+        f"`{row.id[:12]}` {escape(row.lane)} · *{escape(row.status)}*{why} · {model} · "
         f"{cost} · {mention(row.requester)}{reviewer} · {when} UTC"
     )

@@ -24,6 +24,7 @@ from bot.slack.flows.services import Services
 from bot.slack.views import ShownText
 from lanes.audit.records import RunRecord
 from lanes.decisions import DecisionResult, earlier_edits
+from lanes.estimates import drafted_by
 
 log = logging.getLogger(__name__)
 Block = dict[str, Any]
@@ -100,7 +101,9 @@ def _pending(
 ) -> list[Block]:
     edits = earlier_edits(run)
     header = (
-        messages.edited_header(edits[-1].actor) if edits else messages.draft_header(run.model or run.tier)
+        messages.edited_header(edits[-1].actor)
+        if edits
+        else messages.draft_header(drafted_by(run.model or run.tier, run.cost_estimated))
     )
     text = edited_text if edited_text is not None else (None if original else _current_text(run))
     lane = services.config.lanes.get(run.lane)

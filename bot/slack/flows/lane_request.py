@@ -155,6 +155,8 @@ def _ack_text(services: Services, lane: LaneConfig, route: Route, admission: Adm
     if route.needs_confirmation or route.tier is None:
         return messages.ack_needs_confirmation(lane.command, route.explain())
     model = services.config.models[route.tier].model
+    if services.offline:
+        model = f"offline sample · would have used {model}"
     if admission.state == "queued":
         return messages.ack_queued(lane.command, route.tier, model, route.explain(), admission.ahead)
     return messages.ack_started(lane.command, route.tier, model, route.explain())

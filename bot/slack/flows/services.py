@@ -115,6 +115,8 @@ class Services:
     intake: IntakeJournal | None = None
     """Writes down requests acked as queued (``bot.runtime.queued_requests``); None keeps them in memory
     only."""
+    offline: bool = False
+    """Every tier is served by the offline sample model (``LANEBOT_OFFLINE``): acks say so."""
 
     def __post_init__(self) -> None:
         self.spend = SpendCache(self.engine)
