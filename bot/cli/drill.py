@@ -23,16 +23,6 @@ from lanes.drills import PATHS, PathResult, run_drill
 MARK = {"pass": "PASS", "fail": "FAIL", "n/a": "n/a"}
 
 
-def register(commands: Any) -> None:
-    drill = commands.add_parser(
-        "drill", help="fire drills: every lane's fallback paths, faults injected, no model calls"
-    )
-    drill.add_argument("--lane", action="append", help="only this lane (repeat for several)")
-    drill.add_argument("--post", metavar="CHANNEL", help="also post the table to this Slack channel id")
-    drill.add_argument("--json", action="store_true", help="print the results as JSON")
-    drill.set_defaults(handler=cmd_drill)
-
-
 def cmd_drill(args: argparse.Namespace) -> int:
     from storage.redaction import Redactor
     from storage.scratch import scratch_store

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-from pathlib import Path
-from typing import Any
 
 from bot.cli.windows import since
 from bot.runtime.core import config_path, database_url, open_store
@@ -20,26 +18,6 @@ from lanes.config import LanesConfig, load_config
 from lanes.errors import GoldenSetError, InvalidRequestError
 from lanes.evals.golden import GoldenSet, golden_path, read_golden_set, write_golden_set
 from lanes.evals.harvest import harvest
-
-
-def register(commands: Any) -> None:
-    golden = commands.add_parser(
-        "golden", help="golden sets: `golden harvest --lane L`, `golden check`, `golden retire ID --lane L`"
-    )
-    golden.add_argument("action", choices=["harvest", "check", "retire"])
-    golden.add_argument("example", nargs="?", help="the example id (`retire`)")
-    golden.add_argument("--lane", help="the lane (required for harvest and retire)")
-    golden.add_argument(
-        "--since", type=since, default=None, help="harvest runs since: 30d (default), 2w, ISO date"
-    )
-    golden.add_argument(
-        "--dir", type=Path, default=Path("evals"), help="where golden sets live (default ./evals)"
-    )
-    golden.add_argument(
-        "--dry-run", action="store_true", help="harvest: say what would be added, write nothing"
-    )
-    golden.add_argument("--reason", help="retire: why (kept in the example)")
-    golden.set_defaults(handler=cmd_golden)
 
 
 def cmd_golden(args: argparse.Namespace) -> int:

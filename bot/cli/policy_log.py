@@ -24,19 +24,6 @@ from storage.redaction import scrub_secrets
 from storage.store import AuditStore
 
 
-def register(commands: Any) -> None:
-    policy = commands.add_parser(
-        "policy",
-        help="the policy log: `policy log`, `policy show HASH`, `policy diff OLD NEW` (hashes or paths)",
-    )
-    policy.add_argument("action", choices=["log", "show", "diff"])
-    policy.add_argument(
-        "refs", nargs="*", metavar="HASH", help="policy hashes (or prefixes), or lanes.toml paths"
-    )
-    policy.add_argument("--json", action="store_true", help="`policy log` as JSON")
-    policy.set_defaults(handler=cmd_policy)
-
-
 def cmd_policy(args: argparse.Namespace) -> int:
     wanted = {"log": 0, "show": 1, "diff": 2}[args.action]
     if len(args.refs) != wanted:

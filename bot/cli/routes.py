@@ -17,19 +17,6 @@ from lanes.config import load_config
 from lanes.evals.replay import LaneReplay, Replayed, ReplayReport, replay
 
 
-def register(commands: Any) -> None:
-    routes = commands.add_parser(
-        "routes",
-        help="`routes diff`: past runs the candidate (--config) would route differently; no model calls",
-    )
-    routes.add_argument("action", choices=["diff"])
-    routes.add_argument("--since", type=since, default=None, help="7d (default), 24h, 2w or an ISO date")
-    routes.add_argument("--lane", help="only this lane")
-    routes.add_argument("--runs", action="store_true", help="list every changed run too")
-    routes.add_argument("--json", action="store_true", help="print the diff as JSON (every changed run)")
-    routes.set_defaults(handler=cmd_routes_diff)
-
-
 def cmd_routes_diff(args: argparse.Namespace) -> int:
     candidate = load_config(config_path(args.config, os.environ))
     args.since = args.since or since("7d")

@@ -26,7 +26,7 @@ from bot.slack.safe_text import clean
 from bot.slack.slack_io import SECTION_LIMIT, escape, mention, quote, split_text
 from lanes.audit.records import RunRecord
 from lanes.config import LaneConfig, LanesConfig
-from lanes.decisions import REJECT_REASONS
+from lanes.lifecycle import REJECT_REASONS
 from lanes.policy import explain_lane
 from lanes.values import RunResult
 
