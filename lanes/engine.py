@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from lanes.attempts import AttemptRunner, PromptText
-from lanes.audit import NewRun, PolicySnapshot, RouteFeatures, RunLog, RunOutcome, storable_text
+from lanes.audit import NewRun, PolicySnapshot, RouteFeatures, RunLog, RunOutcome, ShadowLog, storable_text
 from lanes.breaker import CircuitBreaker
 from lanes.checks import effective_review_rule
 from lanes.clock import utcnow
@@ -39,6 +39,7 @@ from lanes.policy import route, route_from_inputs, route_inputs
 from lanes.policy_text import policy_snapshot
 from lanes.prompts import policy_version, render
 from lanes.providers.base import Provider
+from lanes.shadow import ShadowRequest, ShadowRoutes
 from lanes.spend import DEFAULT_TTL_S, SpendTracker
 from lanes.values import Attempt, Route, RouteState, RunRequest, RunResult
 
@@ -163,6 +164,22 @@ class Engine:
         self._policy_versions: dict[str, tuple[LaneConfig, Mapping[str, ModelSpec], str]] = {}
         self._policy: tuple[LanesConfig, PolicySnapshot] | None = None
         self._policy_lock = threading.Lock()
+        self.shadows: ShadowRoutes | None = None
+
+    def start_shadows(self, store: ShadowLog) -> ShadowRoutes | None:
+        """Turn on the shadow routes of the lanes that declare one (``lanes.shadow``); None when no
+        lane does. The serving bot turns them on; one-off commands (``lanebot ask``) do not, so a
+        command never waits for a shadow before it exits."""
+        if not any(lane.shadow is not None for lane in self.config.lanes.values()):
+            return None
+        self.shadows = ShadowRoutes(
+            self.config,
+            store,
+            self._runner,
+            stored_text=lambda lane, text: self._stored_text(lane, text)[0],
+            clock=self._clock,
+        )
+        return self.shadows
 
     # --- before a run -----------------------------------------------------------------------
 
@@ -412,7 +429,19 @@ class Engine:
         log.info("run finished", extra={"run_id": plan.run_id, "lane": lane.name, "status": outcome.ending})
         result = self._result(plan, outcome, attempts, review_rule, total_cost, cost_known, latency)
         self.observer.run_finished(result)
+        self._offer_shadow(plan, outcome)
         return result
+
+    def _offer_shadow(self, plan: _Plan, outcome: ExecutionOutcome) -> None:
+        """After the live run is finished and measured: a shadow can neither slow nor change it.
+        A run stopped for confirmation called no model, so there is nothing to compare it with."""
+        if self.shadows is None or outcome.ending == "needs_confirmation":
+            return
+        request = ShadowRequest(plan.run_id, plan.lane, plan.model_input, plan.created_at)
+        try:
+            self.shadows.offer(request)
+        except Exception:
+            log.exception("shadow not offered", extra={"run_id": plan.run_id, "lane": plan.lane.name})
 
     def _write_outcome(
         self,

@@ -301,10 +301,25 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "golden",
-        help="golden sets: `golden harvest --lane L`, `golden check`, `golden retire ID --lane L`",
+        help="golden sets: harvest them from decisions, check them, retire an example",
+        description=(
+            "A lane's golden set is the examples its owners agreed on (evals/LANE.jsonl; the format "
+            "is in docs/golden-sets.md). harvest appends the runs people approved, edited or rejected "
+            "since --since that the file does not have yet; check validates every golden set; retire "
+            "keeps an example in the file but stops lanebot eval from running it."
+        ),
+        examples=(
+            "lanebot golden check",
+            "lanebot golden harvest --lane support --dry-run",
+            "lanebot golden harvest --lane support --since 2w --dry-run",
+        ),
         arguments=(
-            arg("action", choices=["harvest", "check", "retire"]),
-            arg("example", nargs="?", help="the example id (`retire`)"),
+            arg(
+                "action",
+                choices=["harvest", "check", "retire"],
+                help="harvest (needs --lane), check, or retire (needs EXAMPLE and --lane)",
+            ),
+            arg("example", nargs="?", help="retire: the example's id (as golden check lists it)"),
             arg("--lane", help="the lane (required for harvest and retire)"),
             arg("--since", type=since, default=None, help="harvest runs since: 30d (default), 2w, ISO date"),
             arg("--dir", type=Path, default=Path("evals"), help="where golden sets live (default ./evals)"),
@@ -316,6 +331,17 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "eval",
         help="run lanes' golden sets through a policy (--config); a CI gate",
+        description=(
+            "Each golden example is a real engine run on a scratch audit store under the policy in "
+            "--config; scores are deterministic (route, checks, JSON and evidence, similarity to "
+            "the reference). Exits 1 when a lane's pass rate is below its min_pass_rate; with "
+            "--baseline it names the examples that regressed against a second lanes.toml."
+        ),
+        examples=(
+            "lanebot eval --offline",
+            "lanebot eval --offline --lane support --json",
+            "lanebot eval --offline --baseline lanes.toml",
+        ),
         arguments=(
             arg("--lane", action="append", help="only this lane (repeat for several)"),
             arg("--offline", action="store_true", help=OFFLINE_HELP),
@@ -336,19 +362,44 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "policy",
-        help="the policy log: `policy log`, `policy show HASH`, `policy diff OLD NEW` (hashes or paths)",
+        help="the policy log: every lanes.toml the bot has run under, and what changed",
+        description=(
+            "Each distinct policy (lanes.toml, canonical and without secrets) is stored once, when a "
+            "process first routes under it, and every run points at it. log lists them, show prints "
+            "one, diff prints the settings that changed between two (stored hashes or prefixes, or "
+            "lanes.toml paths)."
+        ),
+        examples=(
+            "lanebot policy log",
+            "lanebot policy log --json",
+            "lanebot policy diff lanes.toml bot/cli/templates/lanes.toml",
+        ),
         arguments=(
-            arg("action", choices=["log", "show", "diff"]),
+            arg(
+                "action",
+                choices=["log", "show", "diff"],
+                help="log (no HASH), show (one HASH) or diff (two: OLD NEW)",
+            ),
             arg("refs", nargs="*", metavar="HASH", help="policy hashes (or prefixes), or lanes.toml paths"),
-            arg("--json", action="store_true", help="`policy log` as JSON"),
+            arg("--json", action="store_true", help="log: print the list as JSON"),
         ),
         handler="bot.cli.policy_log:cmd_policy",
     ),
     Command(
         "routes",
-        help="`routes diff`: past runs the candidate (--config) would route differently; no model calls",
+        help="routes diff: past runs the candidate (--config) would route differently; no model calls",
+        description=(
+            "Replays the route inputs every run recorded through the routing of the lanes.toml in "
+            "--config, and counts per lane the runs it would route differently and the estimated "
+            "cost now and under the candidate. Free and offline: no model is called."
+        ),
+        examples=(
+            "lanebot routes diff",
+            "lanebot routes diff --lane support --since 24h --runs",
+            "lanebot routes diff --config lanes.toml --json",
+        ),
         arguments=(
-            arg("action", choices=["diff"]),
+            arg("action", choices=["diff"], help="diff (the only action)"),
             arg("--since", type=since, default=None, help="7d (default), 24h, 2w or an ISO date"),
             arg("--lane", help="only this lane"),
             arg("--runs", action="store_true", help="list every changed run too"),
@@ -357,8 +408,33 @@ COMMANDS: tuple[Command, ...] = (
         handler="bot.cli.routes:cmd_routes_diff",
     ),
     Command(
+        "shadow",
+        help="shadow report: the [shadow] tier's drafts next to the live drafts and the decisions",
+        description=(
+            "A lane with a [lanes.LANE.shadow] tier has that tier answer a sample of live runs in the "
+            "background (never shown, capped by its daily budget). The report compares them per lane: "
+            "answered, passed checks, skipped, cost and latency of each side, and how close each came "
+            "to the text people approved."
+        ),
+        examples=("lanebot shadow report", "lanebot shadow report --lane support --since 24h --json"),
+        arguments=(
+            arg("action", choices=["report"], help="report (the only action)"),
+            arg("--lane", help="only this lane"),
+            arg("--since", type=since, default=None, help="7d (default), 24h, 2w or an ISO date"),
+            arg("--json", action="store_true", help="print the report as JSON"),
+        ),
+        handler="bot.cli.shadow_report:cmd_shadow_report",
+    ),
+    Command(
         "drill",
         help="fire drills: every lane's fallback paths, faults injected, no model calls",
+        description=(
+            "Runs every lane's failure paths (default timed out, fallback down, audit store down, "
+            "draft fails checks, budget exhausted, models disagree) through the real engine on a "
+            "scratch store with faults injected, and checks each ends where lanes.toml says. "
+            "Exits 1 when a path misbehaves, naming it."
+        ),
+        examples=("lanebot drill", "lanebot drill --lane support --json"),
         arguments=(
             arg("--lane", action="append", help="only this lane (repeat for several)"),
             arg("--post", metavar="CHANNEL", help="also post the table to this Slack channel id"),

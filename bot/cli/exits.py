@@ -31,7 +31,7 @@ MEANINGS: dict[Exit, str] = {
     Exit.FAILED: (
         "refused or failed: lanes.toml or a setting is invalid, an unknown lane, status or model, "
         "a refused decision, a run that failed, Slack refused the digest, init found a file in the way, "
-        "doctor found a broken check"
+        "doctor found a broken check, eval found a lane below its pass rate, a drill path misbehaved"
     ),
     Exit.USAGE: "the command line is wrong: an unknown command, option or choice, an unreadable time or week",
     Exit.NEEDS_HUMAN: "ask: the run needs a person (status needs_human); decide it like a draft",

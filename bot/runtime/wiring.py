@@ -82,6 +82,8 @@ class SlackRuntime:
         self.pool.shutdown(wait=True)
         self.intake.close()
         self.listener_executor.shutdown(wait=True)
+        if self.core.engine.shadows is not None:  # in-flight shadows settle their budget first
+            self.core.engine.shadows.close(wait=True)
         self.core.close()
 
 
@@ -109,6 +111,7 @@ def build_runtime(
         instance=settings.instance_id,
     )
     _record_policy(core)
+    core.engine.start_shadows(core.store)
     metrics = Metrics()
     alerts = OwnerAlerts(client, core.config.lanes, members=SlackGroupDirectory(client).members)
     core.engine.observer = Observers(metrics, alerts)

@@ -8,7 +8,7 @@
 - ``shadow_attempts`` and ``shadow_budget``: shadow routes, kept apart from live attempts so the
   live cost, budgets and the digest never count them.
 
-Revision ID: 0005_policy_log_and_route_features
+Revision ID: 0005_policy_log_route_features
 Revises: 0004_search_indexes
 Create Date: 2026-12-08
 """
@@ -19,18 +19,13 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = "0005_policy_log_and_route_features"
+revision: str = "0005_policy_log_route_features"
 down_revision: str | None = "0004_search_indexes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    # This revision's id is 34 characters; Alembic's own version column is VARCHAR(32), which
-    # PostgreSQL enforces (SQLite does not). Alembic records the new id after this function, in
-    # the same transaction, so widening the column first lets the upgrade complete.
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute("ALTER TABLE alembic_version ALTER COLUMN version_num TYPE VARCHAR(64)")
     op.create_table(
         "policies",
         sa.Column("hash", sa.String(64), nullable=False),
@@ -41,8 +36,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("hash", name=op.f("pk_policies")),
     )
     op.create_index(op.f("ix_policies_first_loaded_at"), "policies", ["first_loaded_at"])
-    with op.batch_alter_table("runs") as batch:
-        batch.add_column(sa.Column("policy_hash", sa.String(64), nullable=True))
+    # A plain ALTER TABLE, not a batch: on SQLite a batch copies ``runs`` into a new table, which
+    # the text index's view and triggers (revision 0004) refer to by name and would not survive.
+    op.add_column("runs", sa.Column("policy_hash", sa.String(64), nullable=True))
     op.create_table(
         "run_route_features",
         sa.Column("run_id", sa.String(32), nullable=False),
@@ -111,7 +107,6 @@ def downgrade() -> None:
     op.drop_table("shadow_attempts")
     op.drop_index("ix_run_route_features_created_at_lane", table_name="run_route_features")
     op.drop_table("run_route_features")
-    with op.batch_alter_table("runs") as batch:
-        batch.drop_column("policy_hash")
+    op.drop_column("runs", "policy_hash")  # native on SQLite >= 3.35; see upgrade() for why not a batch
     op.drop_index(op.f("ix_policies_first_loaded_at"), table_name="policies")
     op.drop_table("policies")
