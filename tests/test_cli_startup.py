@@ -26,11 +26,12 @@ HEAVY = ("sqlalchemy", "slack_bolt", "slack_sdk", "openai", "anthropic", "matplo
 ALSO_NOT_FOR_HELP = ("alembic", "pydantic", "apscheduler", "phonenumbers", "genai_prices", "jsonschema")
 ASK_MUST_NOT_LOAD = (
     *("slack_bolt", "slack_sdk", "matplotlib", "psycopg", "openai", "anthropic", "apscheduler"),
-    *("alembic", "genai_prices"),
+    *("alembic", "genai_prices", "jsonschema"),
 )
-"""``ask --offline`` on a SQLite store already at head: no Slack, no chart, no PostgreSQL driver, no
-model SDK (the offline model answers), no scheduler; no Alembic (``storage.migrate`` tells that
-the store is at head without it) and no price catalogue (the offline model costs nothing)."""
+"""``ask support --offline`` on a SQLite store already at head: no Slack, no chart, no PostgreSQL
+driver, no model SDK (the offline model answers), no scheduler; no Alembic (``storage.migrate``
+tells that the store is at head without it), no price catalogue (the offline model costs nothing)
+and no JSON Schema validator (the support lane has no schema)."""
 
 WRAPPER = """
 import atexit, json, runpy, sys
