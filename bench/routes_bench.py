@@ -16,6 +16,7 @@ every run's replayed route is compared with ``route()`` on the original request 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import time
@@ -150,11 +151,17 @@ def measure(url: str, n: int) -> None:
     asked = requests(n)
     ids = fill(store, config, asked)
     candidate = candidate_of(config)
+    with engine.connect() as connection:  # the baseline: the same rows, fetched raw, in this run
+        base_started = time.perf_counter()
+        connection.exec_driver_sql("SELECT * FROM run_route_features").all()
+        baseline = time.perf_counter() - base_started
+    cpu_started = time.process_time()
     started = time.perf_counter()
     recorded = store.recorded_routes(START)
     read = time.perf_counter()
     report = replay(candidate, recorded, texts=store.input_texts)
     done = time.perf_counter()
+    cpu = time.process_time() - cpu_started
     by_id = dict(zip(ids, asked, strict=True))
     disagree = 0
     for one in report.runs:
@@ -163,7 +170,9 @@ def measure(url: str, n: int) -> None:
             disagree += 1
     print(
         f"{url.split(':')[0]:<10} runs {len(report.runs):,}  read {read - started:.2f} s  "
-        f"replay {done - read:.2f} s  total {done - started:.2f} s  changed {report.changed:,}  "
+        f"replay {done - read:.2f} s  total {done - started:.2f} s  (CPU of this process {cpu:.2f} s; "
+        f"raw fetch of the rows {baseline:.2f} s, total = {(done - started) / baseline:.1f}x it; "
+        f"load average {os.getloadavg()[0]:.1f})  changed {report.changed:,}  "
         f"disagreements with route(): {disagree}"
     )
     engine.dispose()

@@ -39,7 +39,8 @@ from lanes.policy import route, route_from_inputs, route_inputs
 from lanes.policy_text import policy_snapshot
 from lanes.prompts import policy_version, render
 from lanes.providers.base import Provider
-from lanes.shadow import ShadowRequest, ShadowRoutes
+from lanes.shadow_routes import DEFAULT_WORKERS as SHADOW_WORKERS
+from lanes.shadow_routes import ShadowRequest, ShadowRoutes
 from lanes.spend import DEFAULT_TTL_S, SpendTracker
 from lanes.values import Attempt, Route, RouteState, RunRequest, RunResult
 
@@ -166,8 +167,8 @@ class Engine:
         self._policy_lock = threading.Lock()
         self.shadows: ShadowRoutes | None = None
 
-    def start_shadows(self, store: ShadowLog) -> ShadowRoutes | None:
-        """Turn on the shadow routes of the lanes that declare one (``lanes.shadow``); None when no
+    def start_shadows(self, store: ShadowLog, *, workers: int = SHADOW_WORKERS) -> ShadowRoutes | None:
+        """Turn on the shadow routes of the lanes that declare one (``lanes.shadow_routes``); None when no
         lane does. The serving bot turns them on; one-off commands (``lanebot ask``) do not, so a
         command never waits for a shadow before it exits."""
         if not any(lane.shadow is not None for lane in self.config.lanes.values()):
@@ -178,6 +179,7 @@ class Engine:
             self._runner,
             stored_text=lambda lane, text: self._stored_text(lane, text)[0],
             clock=self._clock,
+            workers=workers,
         )
         return self.shadows
 
@@ -397,6 +399,7 @@ class Engine:
         unrecorded: Sequence[tuple[int, Attempt]] = (),
     ) -> RunResult:
         """Write the outcome, with the attempts not yet written, in one transaction; then the result."""
+        outcome = replace(outcome, escalation_reason=escalation_reason(outcome, plan.route))
         lane, now = plan.lane, self._clock()
         latency = (self._monotonic() - plan.started) * 1000
         costs = [a.cost_usd for a in attempts if a.outcome != "failed"]
@@ -532,3 +535,16 @@ class Engine:
 def _sum(values: object) -> int | None:
     present = [v for v in values if v is not None]  # type: ignore[attr-defined]
     return sum(present) if present else None
+
+
+def escalation_reason(outcome: ExecutionOutcome, route: Route) -> str | None:
+    """Why the run escalated: what happened during the run (a check failed on a cheaper tier), else
+    the routing rule that sent it to the escalation tier (a keyword, a long input).
+
+    Without the second, a run routed straight to the escalation tier was recorded with no reason
+    and the digest counted it as "unspecified", though its route line said exactly why.
+    """
+    if outcome.escalation_reason or outcome.route_kind != "escalation":
+        return outcome.escalation_reason
+    routed = "; ".join(reason.text for reason in route.reasons if reason.rule == "escalation")
+    return routed[:255] or None

@@ -11,12 +11,13 @@ come back in about a second.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -105,18 +106,19 @@ class PolicyRecords(StoreBase):
         statement = select(*_feature_columns(f)).where(f.created_at >= since).order_by(f.created_at, f.run_id)
         if lane is not None:
             statement = statement.where(f.lane == lane)
-        shared: dict[tuple[str, ...], tuple[str, ...]] = {}
+        lists = _JsonLists()
         with read_errors(), self.engine.connect() as connection:
-            return [_recorded(row, shared) for row in connection.execute(statement)]
+            return [_recorded(row, lists) for row in connection.execute(statement)]
 
     def recorded_routes_of(self, run_ids: Sequence[str]) -> dict[str, RecordedRoute]:
         f = RunRouteFeatures.__table__.c
         found: dict[str, RecordedRoute] = {}
         texts = self.input_texts(run_ids)
         with read_errors(), self.engine.connect() as connection:
+            lists = _JsonLists()
             for chunk in _chunks(run_ids):
                 for row in connection.execute(select(*_feature_columns(f)).where(f.run_id.in_(chunk))):
-                    found[row.run_id] = replace(_recorded(row, {}), input_text=texts.get(row.run_id))
+                    found[row.run_id] = replace(_recorded(row, lists), input_text=texts.get(row.run_id))
         return found
 
     def input_texts(self, run_ids: Sequence[str]) -> dict[str, str | None]:
@@ -147,15 +149,16 @@ class PolicyRecords(StoreBase):
 
 
 def _feature_columns(f: Any) -> tuple[Any, ...]:
+    """The JSON lists come back as their text (``_JsonLists`` decodes each distinct one once)."""
     return (
         f.run_id,
         f.lane,
         f.created_at,
         f.input_chars,
-        f.keywords_checked,
-        f.keywords_hit,
+        cast(f.keywords_checked, Text).label("keywords_checked"),
+        cast(f.keywords_hit, Text).label("keywords_hit"),
         f.spent_today_usd,
-        f.open_circuits,
+        cast(f.open_circuits, Text).label("open_circuits"),
         f.confirmed_tier,
         f.tier,
         f.route_kind,
@@ -164,16 +167,26 @@ def _feature_columns(f: Any) -> tuple[Any, ...]:
     )
 
 
-def _recorded(row: Any, shared: dict[tuple[str, ...], tuple[str, ...]]) -> RecordedRoute:
-    """A row as a record; equal keyword tuples are shared (a policy's list repeats on every run)."""
-    checked = tuple(row.keywords_checked or ())
+class _JsonLists(dict[str | None, tuple[str, ...]]):
+    """Decoded JSON lists by their stored text, each distinct text decoded once. A replay reads
+    100,000 rows whose lists are nearly all alike (a policy's keyword list, ``[]``), and decoding
+    them row by row was half of the read."""
+
+    def __missing__(self, raw: str | None) -> tuple[str, ...]:
+        decoded = tuple(str(item) for item in json.loads(raw)) if raw else ()
+        self[raw] = decoded
+        return decoded
+
+
+def _recorded(row: Any, lists: _JsonLists) -> RecordedRoute:
+    """A row as a record; equal lists are one shared tuple (a policy's list repeats on every run)."""
     inputs = RouteInputs(
         at=row.created_at,
         input_chars=row.input_chars,
-        keywords_checked=shared.setdefault(checked, checked),
-        keywords_hit=tuple(row.keywords_hit) if row.keywords_hit else (),
+        keywords_checked=lists[row.keywords_checked],
+        keywords_hit=lists[row.keywords_hit],
         spent_today_usd=row.spent_today_usd,
-        open_circuits=tuple(row.open_circuits) if row.open_circuits else (),
+        open_circuits=lists[row.open_circuits],
         confirmed_tier=row.confirmed_tier,
     )
     features = RouteFeatures(

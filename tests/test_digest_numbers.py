@@ -20,6 +20,7 @@ import pytest
 from slack_sdk.models.blocks import Block
 
 from bot.digest import build_digest, render_blocks, render_json, render_text
+from bot.digest.render import render_tables, route_summary, route_table
 from bot.digest.report import Digest, LaneDigest, Stats
 from lanes.audit.records import NewDecision, NewRun, RunOutcome
 from lanes.config import LanesConfig, parse_config
@@ -430,3 +431,23 @@ def test_percentiles_match_percentile_cont_at_every_level(store: AuditStore) -> 
             assert found["edit_distance"][key][0] == pytest.approx(percentile_cont(edits, 0.5))
         else:
             assert key not in found["edit_distance"]
+
+
+def test_route_tables_go_to_a_file_and_the_message_keeps_a_line_per_route(digest: Digest) -> None:
+    """A 13-column table wraps in a Slack thread and was cut off in the playground: the blocks carry
+    one short line per route, the attached text file carries every column."""
+    text = json.dumps(render_blocks(digest))
+    assert "```" not in text and "$/appr." not in text
+    support = next(lane for lane in digest.lanes if lane.lane == "support")
+    lines = route_summary(support).splitlines()
+    assert [line.split("`")[1] for line in lines] == [share.route for share in support.distribution]
+    assert all(len(line) <= 60 for line in lines)
+    assert "Full route tables for" in text
+    tables = render_tables(digest)
+    assert route_table(support) in tables and tables.startswith("Weekly AI lanes digest · 2026-W47")
+
+
+def test_a_week_without_routes_attaches_no_table(store: AuditStore, config: LanesConfig) -> None:
+    empty = build_digest(store, config, "2026-W01", now=datetime(2026, 1, 12, tzinfo=UTC))
+    assert render_tables(empty) == ""
+    assert "Full route tables" not in json.dumps(render_blocks(empty))

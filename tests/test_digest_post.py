@@ -106,11 +106,14 @@ def test_two_instances_racing_post_once(
     claim = seeded.digest_claim(CHANNEL, "2026-W47")
     assert claim is not None and claim.message_ts == message.ts and claim.posted_at is not None
     assert claim.claimed_by == f"bot-{results.index(True)}" and not claim.late
-    # The chart went into the digest's thread, as a PNG.
-    [chart] = slack.workspace.files.all()
+    # The chart went into the digest's thread, as a PNG, then the full route tables as a text file.
+    [chart, tables] = slack.workspace.files.all()
     assert chart.thread_ts == message.ts and chart.channels == (CHANNEL,)
     assert chart.content is not None and chart.content.startswith(b"\x89PNG")
-    assert [m.files for m in slack.workspace.replies(CHANNEL, message.ts) if m.is_reply] == [(chart.id,)]
+    assert tables.thread_ts == message.ts and tables.mimetype == "text/plain"
+    assert tables.content is not None and b"route" in tables.content and b"$/appr." in tables.content
+    replies = [m.files for m in slack.workspace.replies(CHANNEL, message.ts) if m.is_reply]
+    assert replies == [(chart.id,), (tables.id,)]
     # A restart posting the same week again is refused by the claim.
     assert not post_digest(
         seeded, web_client(slack), config, "2026-W47", "bot-restarted", SLOT + timedelta(hours=2)
@@ -199,7 +202,7 @@ def test_chart_failure_does_not_repost_the_digest(
     assert post_digest(seeded, client, config, "2026-W47", "bot-a", SLOT)
     claim = seeded.digest_claim(CHANNEL, "2026-W47")
     assert claim is not None and claim.posted_at is not None
-    assert slack.workspace.files.all() == []
+    assert [f.filename for f in slack.workspace.files.all()] == ["lanebot-digest-2026-W47-routes.txt"]
     assert not post_digest(seeded, client, config, "2026-W47", "bot-a", SLOT + timedelta(hours=1))
     assert len(top_level(slack)) == 1
 

@@ -67,6 +67,18 @@ def test_failed_check_on_a_low_risk_lane_escalates_once(server, store, redactor)
     assert "forbidden pattern" in (store.get_run(result.run_id).attempts[0].error or "")
 
 
+def test_a_run_routed_to_the_escalation_tier_records_the_rule_that_sent_it(server, store, redactor):
+    """The digest counts escalation reasons from the run row: a keyword escalation is not "unspecified"."""
+    server.script(STRONG, Ok("A colleague will look at the refund request today."))
+    engine = build_engine(rig_config(server), store, server, redactor)
+
+    result = ask(engine, "support", "I want a refund for the double charge")
+
+    assert result.route_kind == "escalation" and result.attempts[0].kind == "first"
+    assert result.escalation_reason is not None and "refund" in result.escalation_reason
+    assert store.get_run(result.run_id).escalation_reason == result.escalation_reason
+
+
 def test_escalation_failing_its_check_too_goes_to_a_human_never_a_loop(server, store, redactor):
     server.script(FAST, Ok("x" * 1300))
     server.script(STRONG, Ok("y" * 1500))

@@ -372,11 +372,73 @@ def test_a_command_where_the_bot_is_not_invited_says_how_to_invite_it_and_invite
     rig.page.say(ASKER, "/support Hello from random", channel="C0RANDOM")
     rig.wait_ephemeral(ASKER, "/invite")
     assert not rig.ws.bot_is_member("C0RANDOM")
+    # The ack that promised a draft was replaced by the reason there is none (issue 12).
+    [told] = [e.text for e in rig.ws.ephemerals(user=ASKER, channel="C0RANDOM")]
+    assert "/invite @lanebot" in told and "draft will appear" not in told
 
     rig.page.say(ASKER, "/invite @lanebot", channel="C0RANDOM")
 
     assert rig.ws.bot_is_member("C0RANDOM")
     assert any("joined #random" in m.text for m in rig.ws.messages("C0RANDOM"))
+
+
+def test_the_command_ack_sorts_above_the_root_message_it_announces(rig: Rig) -> None:
+    """The ack arrives after the bot has posted the root; its place is where the command was typed."""
+    draft = rig.ask(ASKER, "Where is my parcel? (ack order)")
+
+    ack = [e for e in rig.ws.ephemerals(user=ASKER, channel=LANES) if e.source == "ack"][-1]
+    assert draft.thread_ts is not None and float(ack.ts) < float(draft.thread_ts)
+    assert "Working on your `/support` request" in ack.text
+
+
+def test_lanebot_audit_replaces_its_searching_ack_with_the_results(rig: Rig) -> None:
+    rig.page.say(OWNER, "/lanebot audit lane:support")
+
+    answered = rig.ws.wait_until(
+        lambda ws: any("run(s)" in json.dumps(e.blocks) for e in ws.ephemerals(user=OWNER)), WAIT_S
+    )
+    assert answered, rig.ephemeral_texts(OWNER)
+    assert not any("Searching" in text for text in rig.ephemeral_texts(OWNER))
+
+
+def test_an_owner_who_may_not_edit_their_own_request_gets_no_modal(rig: Rig) -> None:
+    draft = rig.ask(OWNER, "My own customer question (self edit)")
+    opened = len(rig.ws.calls("views.open"))
+
+    status, _ = rig.page.click(OWNER, draft, ids.EDIT)
+
+    assert status == 200
+    rig.wait_ephemeral(OWNER, "You can't edit this draft")
+    assert len(rig.ws.calls("views.open")) == opened and rig.ws.views.open_views(OWNER) == []
+
+
+def test_a_page_load_closes_the_modals_the_last_page_left_open(rig: Rig) -> None:
+    draft = rig.ask(ASKER, "Leave the modal open (connect)")
+    rig.page.click(REVIEWER, draft, ids.EDIT)
+    rig.open_view(REVIEWER)
+
+    status, body = rig.page.post("/ui/connect", {})
+
+    assert status == 200 and body["closed"]
+    assert rig.ws.views.open_views(REVIEWER) == []
+
+
+def test_one_of_two_lists_only_who_may_still_approve(rig: Rig) -> None:
+    draft = rig.ask(ASKER, "This Agreement renews on 1 March 2027 (one of two)", command="/contract")
+
+    rig.page.click("U0LEGAL", draft, ids.APPROVE)
+
+    pending = rig.wait_status(draft, ":ballot_box_with_check:")
+    reviewers = next(b for b in pending.blocks if b.get("block_id") == ids.DRAFT_REVIEWERS_BLOCK)
+    assert "<@U0COUNSEL>" in reviewers["text"]["text"] and "<@U0LEGAL>" not in reviewers["text"]["text"]
+
+
+def test_code_raised_to_two_person_review_names_the_sensitive_pattern(rig: Rig) -> None:
+    draft = rig.ask(ASKER, "Fix the password reset flow (sensitive)", command="/code")
+
+    reviewers = next(b for b in draft.blocks if b.get("block_id") == ids.DRAFT_REVIEWERS_BLOCK)
+    text = reviewers["text"]["text"]
+    assert "two different approvers needed" in text and "sensitive pattern `(?i)\\bpassword`" in text
 
 
 def test_mentioning_the_bot_delivers_app_mention_and_it_answers_in_the_thread(rig: Rig) -> None:
@@ -515,10 +577,21 @@ def test_the_playground_restarts_at_once_on_the_port_it_just_left(tmp_path: Path
         port = first.ui.port  # type: ignore[union-attr]
         for _ in range(3):  # served and closed by the page's server: its side of each is in TIME-WAIT
             assert PageClient(first.url).get("/ui/bootstrap")[0] == 200
+    if Path("/proc/net/tcp").exists():  # Linux: make sure the port really is held, or this proves nothing
+        assert time_wait_on(port), f"no TIME-WAIT connection on port {port}"
     again = Playground(database=f"sqlite:///{tmp_path}/a.db", config_file=config, env={}, port=port)
     with again:
         assert again.ui is not None and again.ui.port == port
         assert PageClient(again.url).get("/ui/bootstrap")[0] == 200
+
+
+def time_wait_on(port: int) -> bool:
+    """Whether a TCP connection with local ``port`` is in TIME-WAIT (state 06 in /proc/net/tcp)."""
+    rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return any(
+        int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "06"
+        for fields in (r.split() for r in rows)
+    )
 
 
 def test_lanebot_playground_prints_the_url_and_mode_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:

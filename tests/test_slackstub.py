@@ -538,3 +538,24 @@ def test_simulator_applies_view_submission_acks(server: SlackStubServer, ws: Wor
         }
         assert slack.submit_view(ASKER, modal.id, {"draft": {"text": "good"}}).view_errors == {}
     assert ws.views.get(modal.id).private_metadata == "saved"
+
+
+def test_a_commands_response_url_replaces_its_ack_even_before_the_ack_is_shown(
+    client: WebClient, payloads: PayloadFactory, ws: Workspace
+) -> None:
+    """The ack's place is taken when the command is sent: a root message the app posts while the
+    ack travels sorts below it, and ``replace_original`` replaces the ack rather than adding to it."""
+    first = payloads.slash_command(user=ASKER, channel=CHANNEL, command="/lanebot", text="audit")
+    ack_ts = ws.responses.get(str(first.response_url).rpartition("/")[2]).origin_ts  # type: ignore[union-attr]
+    root = client.chat_postMessage(channel=CHANNEL, text="root posted while the ack travels")
+    assert ack_ts is not None and float(ack_ts) < float(root["ts"])
+    ws.post_ephemeral(CHANNEL, ASKER, text="Searching…", source="ack", ts=ack_ts)
+    assert WebhookClient(str(first.response_url)).send(text="3 runs", replace_original=True).body == "ok"
+    assert [(e.ts, e.text) for e in ws.ephemerals(user=ASKER)] == [(ack_ts, "3 runs")]
+
+    early = payloads.slash_command(user=ASKER, channel=CHANNEL, command="/lanebot", text="audit")
+    early_ts = ws.responses.get(str(early.response_url).rpartition("/")[2]).origin_ts  # type: ignore[union-attr]
+    assert early_ts is not None and not ws.responses.ack_answered(early_ts)
+    assert WebhookClient(str(early.response_url)).send(text="0 runs", replace_original=True).body == "ok"
+    assert ws.responses.ack_answered(early_ts)  # the simulator then shows no "Searching…" on top
+    assert ws.ephemeral(early_ts) is not None and ws.ephemeral(early_ts).text == "0 runs"  # type: ignore[union-attr]

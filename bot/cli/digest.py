@@ -110,7 +110,7 @@ class _Poster:
         return 0
 
     def _explain(self, error: Exception, week: IsoWeek) -> str:
-        code = _slack_error_code(error)
+        code = slack_error_code(error)
         if code is not None:
             fix = _SLACK_FIXES.get(
                 code, "see https://api.slack.com/methods/chat.postMessage for what it means"
@@ -138,7 +138,8 @@ class _Poster:
             raise
 
 
-def _slack_error_code(error: Exception) -> str | None:
+def slack_error_code(error: Exception) -> str | None:
+    """The Web API error of a refused call (``channel_not_found``...); None when Slack was not reached."""
     response = getattr(error, "response", None)
     data: Any = getattr(response, "data", None)
     if isinstance(data, dict) and isinstance(data.get("error"), str):

@@ -19,6 +19,7 @@ from typing import Any
 from bot.runtime.core import config_path
 from lanes.config import load_config
 from lanes.drills import PATHS, PathResult, run_drill
+from lanes.errors import LanebotError
 
 MARK = {"pass": "PASS", "fail": "FAIL", "n/a": "n/a"}
 
@@ -74,12 +75,31 @@ def render_table(results: Sequence[PathResult], source: str) -> str:
     return "\n".join(lines)
 
 
+class DrillPostError(LanebotError):
+    """Slack refused the drill's table, or could not be reached; the drill itself ran."""
+
+
 def post_table(channel: str, table: str) -> None:
+    from bot.cli.digest import slack_error_code
     from bot.runtime.settings import load_settings
     from bot.runtime.wiring import build_client
 
-    client = build_client(load_settings())
-    client.chat_postMessage(channel=channel, text=f"```\n{table}\n```", mrkdwn=True)
+    settings = load_settings()
+    client = build_client(settings)  # ConfigError when SLACK_BOT_TOKEN is not set
+    try:
+        client.chat_postMessage(channel=channel, text=f"```\n{table}\n```", mrkdwn=True)
+    except Exception as exc:
+        code = slack_error_code(exc)
+        if code is not None:
+            raise DrillPostError(
+                f"the drill ran (table above) but Slack refused to post it to {channel} ({code}); "
+                "check the channel id (such as C0123456789) and that the bot is in that channel"
+            ) from exc
+        reason = getattr(exc, "reason", None) or exc
+        raise DrillPostError(
+            f"the drill ran (table above) but Slack at {settings.slack_api_url} could not be reached "
+            f"({reason}); check the network, and SLACK_API_URL if you use a proxy"
+        ) from exc
 
 
 def _json(result: PathResult) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """``lanebot shadow report``: what a lane's shadow tier drafted, next to the live run and the decision.
 
 The step between ``routes diff`` and switching a lane's model: the shadow tier answered sampled
-live requests (``lanes.shadow``) and nobody saw it. For each lane this prints how often it
+live requests (``lanes.shadow_routes``) and nobody saw it. For each lane this prints how often it
 answered and passed the lane's checks, what it cost against the live runs, how fast it was, and
 how close each side came to the text people approved (rapidfuzz similarity, 0..100 %).
 """

@@ -7,8 +7,8 @@ The order matters:
 2. **post** the blocks with ``chat.postMessage``;
 3. **mark** the claim posted (``posted_at``, ``message_ts``) *before* anything optional, so a
    later failure cannot cause a second post;
-4. **upload** the chart into the message's thread with ``files_upload_v2`` (best effort: a digest
-   without its chart is still the digest).
+4. **upload** the chart and the route tables into the message's thread with ``files_upload_v2``
+   (``bot.digest.attachments``; best effort: a digest without its attachments is still the digest).
 
 If the post fails, the claim is released so the next catch-up tick retries; if the process dies
 between claim and post, the claim goes stale (``DIGEST_CLAIM_STALE_AFTER``) and is taken over.
@@ -24,10 +24,9 @@ from typing import Any, Protocol
 
 from slack_sdk.errors import SlackClientError
 
+from bot.digest.attachments import upload_attachments
 from bot.digest.build import build_digest
-from bot.digest.chart import render_chart
 from bot.digest.render import render_blocks, render_summary
-from bot.digest.report import Digest
 from bot.digest.weeks import IsoWeek, last_completed_week, parse_iso_week
 from lanes.config import DigestConfig, LanesConfig
 from lanes.errors import ConfigError
@@ -110,22 +109,5 @@ def post_digest(
     store.mark_digest_posted(settings.channel, target.label, instance, now, ts)
     log.info("digest posted", extra={"week": target.label, "channel": settings.channel, "late": late})
     if chart and ts:
-        _upload_chart(client, settings.channel, ts, digest)
+        upload_attachments(client, settings.channel, ts, digest)
     return True
-
-
-def _upload_chart(client: SlackClient, channel: str, thread_ts: str, digest: Digest) -> None:
-    try:
-        client.files_upload_v2(
-            channel=channel,
-            thread_ts=thread_ts,
-            file=render_chart(digest),
-            filename=f"lanebot-digest-{digest.week}.png",
-            title=f"Spend and rework per lane, 8 weeks to {digest.week}",
-            alt_txt="Stacked bars of weekly spend per lane and lines of weekly rework rate per lane",
-        )
-    except (SlackClientError, OSError) as exc:
-        log.warning(
-            "digest chart upload failed; the digest itself is posted",
-            extra={"week": digest.week, "error": type(exc).__name__},
-        )

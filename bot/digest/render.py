@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.digest import wording
 from bot.digest.report import Digest, LaneDigest, ReasonCount, RouteShare, Stats
 from storage.digest_queries import Counters
 
@@ -283,11 +284,36 @@ def _context(text: str) -> dict[str, Any]:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": _clip(text)}]}
 
 
+def route_summary(lane: LaneDigest) -> str:
+    """The lane's routes as one short line each: the full table is ~100 characters wide, which
+    Slack wraps (or the playground cuts) at thread width, so it goes into the thread as a file."""
+    stats = {route.route: route.stats for route in lane.routes}
+    return "\n".join(
+        wording.route_summary_line(
+            share.route,
+            share.runs,
+            pct(share.share),
+            points(share.change_pp),
+            money(stats.get(share.route, Stats(Counters())).counters.spend_usd),
+        )
+        for share in lane.distribution
+    )
+
+
+def render_tables(digest: Digest) -> str:
+    """Every active lane's full route table as plain text (the file attached in the thread); empty
+    when no lane has routes to show."""
+    out = [
+        f"{lane.lane}\n{route_table(lane)}\n" for lane in digest.lanes if lane.distribution and not idle(lane)
+    ]
+    return f"{_title(digest)}\n{week_span(digest)}\n\n" + "\n".join(out) if out else ""
+
+
 def _lane_blocks(lane: LaneDigest) -> list[dict[str, Any]]:
     summary = "\n".join(stats_lines(lane.stats, lane_budget(lane)))
     blocks = [_section(f"*{lane.lane}*\n{summary}")]
     if lane.distribution:
-        blocks.append(_section(_clip(f"```{route_table(lane)}```")))
+        blocks.append(_section(route_summary(lane)))
     return blocks
 
 
@@ -303,10 +329,12 @@ def render_blocks(digest: Digest) -> list[dict[str, Any]]:
             _section("\n".join(f":warning: {a.describe(digest.premium_label)}" for a in digest.alerts))
         )
     blocks += [_section("*All lanes*\n" + "\n".join(stats_lines(digest.total))), {"type": "divider"}]
+    active = [lane for lane in digest.lanes if not idle(lane)]
+    tables = sum(1 for lane in active if lane.distribution)
     footer = _context(
         "Rates are shares of reviewed drafts; spend counts known prices only. Chart in the thread."
+        + (f" {wording.tables_in_thread(tables)}" if tables else "")
     )
-    active = [lane for lane in digest.lanes if not idle(lane)]
     for index, lane in enumerate(active):
         lane_blocks = _lane_blocks(lane)
         if len(blocks) + len(lane_blocks) + 3 > MAX_BLOCKS:

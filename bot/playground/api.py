@@ -128,9 +128,31 @@ class PlaygroundApi:
             found = self.ws.files.get(file_id)
         except StubError:
             return None
-        return (found.content, found.mimetype) if found.content is not None else None
+        if found.content is None:
+            return None
+        text = found.mimetype.startswith("text/")  # the digest's tables: UTF-8 (Δ, –), say so
+        return found.content, found.mimetype + ("; charset=utf-8" if text else "")
 
     # ---- gestures --------------------------------------------------------------------------------
+
+    def connect(self, body: Mapping[str, Any]) -> Reply:
+        """A page (re)load is a new Slack client, and Slack drops the modals the old client had open.
+
+        Without this an Edit modal left open came back after a reload, detached from the thread it
+        was opened in: its submission was decided but the page showed nothing of it. Apps that set
+        ``notify_on_close`` hear ``view_closed``, as they would from Slack.
+        """
+        closed: list[str] = []
+        for view in self.ws.views.open_views():
+            if view.id not in {v.id for v in self.ws.views.open_views()}:
+                continue  # closed with the stack it was in
+            try:
+                self.sim.close_view(view.user, view.id)
+            except (StubError, LookupError, OSError) as exc:
+                log.warning("stale modal not closed", extra={"view": view.id, "error": str(exc)})
+                continue
+            closed.append(view.id)
+        return 200, {"ok": True, "closed": closed}
 
     def command(self, body: Mapping[str, Any]) -> Reply:
         """The composer: ``/command text`` runs a slash command, anything else is a message."""

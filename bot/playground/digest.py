@@ -6,7 +6,7 @@ playground wants to see the runs they just made (the week in progress) and to lo
 few more, and the playground often shares its audit database with the CLI (``./quickstart`` uses
 ``lanebot.db`` for both): a claim taken here would make the real bot skip that week's digest. So
 this builds the same digest with the same builders (``build_digest``, ``render_blocks``,
-``render_chart``) and posts it through the bot's own Web API client, claiming nothing.
+``upload_attachments``) and posts it through the bot's own Web API client, claiming nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from datetime import datetime
 
 from slack_sdk import WebClient
 
-from bot.digest import build_digest, render_blocks, render_chart, render_summary
+from bot.digest import build_digest, render_blocks, render_summary
+from bot.digest.attachments import upload_attachments
 from bot.digest.post import digest_channel
 from bot.digest.weeks import week_of
 from lanes.config import LanesConfig
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 def post_week_so_far(
     store: AuditStore, client: WebClient, config: LanesConfig, clock: Callable[[], datetime]
 ) -> tuple[str, str]:
-    """Post the current week's digest and its chart (in the thread); returns (channel, ts)."""
+    """Post the current week's digest, its chart and route tables (in the thread); returns (channel, ts)."""
     settings = digest_channel(config)
     now = clock()
     digest = build_digest(store, config, week_of(now, settings.timezone), now=now)
@@ -40,13 +41,6 @@ def post_week_so_far(
         unfurl_links=False,
     )
     ts = str(response["ts"])
-    client.files_upload_v2(
-        channel=settings.channel,
-        thread_ts=ts,
-        file=render_chart(digest),
-        filename=f"lanebot-digest-{digest.week}.png",
-        title=f"Spend and rework per lane, 8 weeks to {digest.week}",
-        alt_txt="Stacked bars of weekly spend per lane and lines of weekly rework rate per lane",
-    )
+    upload_attachments(client, settings.channel, ts, digest)
     log.info("playground digest posted", extra={"week": digest.week, "channel": settings.channel})
     return settings.channel, ts

@@ -4,6 +4,7 @@
     GET  /ui/bootstrap        people, roles, personas, commands, model mode
     GET  /ui/state?since=V    the workspace once its version passes V (long-poll, at most 25 s)
     GET  /ui/files/<id>       an uploaded file's bytes (the digest chart)
+    POST /ui/connect          a page load: the modals a previous page left open are closed
     POST /ui/command|click|submit|close|digest
 
 It listens on 127.0.0.1 only, and because it can spend model credits on behalf of whoever reaches
@@ -131,6 +132,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _post(self, url: Any) -> None:
         api = self._api()
         routes = {
+            "/ui/connect": api.connect,
             "/ui/command": api.command,
             "/ui/click": api.click,
             "/ui/submit": api.submit,

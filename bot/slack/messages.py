@@ -109,12 +109,17 @@ def approved_header(editor: str | None) -> str:
     return f":information_source: *Approved text*{by}, quoted below, ready to copy."
 
 
-def reviewers_line(people: Iterable[str], two_person: bool) -> str:
+def reviewers_line(people: Iterable[str], two_person: bool, sensitive: Iterable[str] = ()) -> str:
+    """Who reviews and how many must approve; names the sensitive patterns that raised it to two."""
     who = " ".join(mention(p) for p in people)
     if not who:
         return "Nobody can approve this lane's drafts yet: add owners to lanes.toml."
     rule = "two different approvers needed" if two_person else "one approval needed"
-    return f"Review: {who} ({rule})"
+    patterns = [f"`{escape(pattern)}`" for pattern in sensitive]
+    noun = "pattern" if len(patterns) == 1 else "patterns"
+    why = f", because the request or draft matches the lane's sensitive {noun} {', '.join(patterns)}"
+    why = why if patterns else ""
+    return f"Review: {who} ({rule}{why})"
 
 
 def reviewers_pending(people: Iterable[str], approved_by: Iterable[str]) -> str:
@@ -394,6 +399,8 @@ LANEBOT_HELP = (
     "• each lane has its own command, e.g. `/support <text>`"
 )
 AUDIT_SEARCHING = "Searching the audit trail…"
+AUDIT_RESULTS = "Audit trail search results"
+"""The results' fallback text: it replaces the "Searching…" ack, so it must not say searching."""
 AUDIT_OWNERS_ONLY = "Only lane owners can search the audit trail."
 
 

@@ -81,6 +81,8 @@ class DraftContext:
     continued_parts: int = 1
     as_file: bool = False
     draft_chars: int = 0
+    sensitive: tuple[str, ...] = ()
+    """The lane's ``sensitive`` patterns that raised the review to two people (said on the draft)."""
 
 
 @dataclass(frozen=True)
@@ -163,7 +165,8 @@ def draft_message(result: RunResult, sections: Sequence[str], ctx: DraftContext)
         blocks.append(context([messages.continued_note(1, ctx.continued_parts)]))
     blocks += _alternatives(result.alternatives, MAX_MESSAGE_BLOCKS - len(blocks) - 4)
     blocks.append(context(run_context(result), ids.DRAFT_CONTEXT_BLOCK))
-    blocks.append(section(messages.reviewers_line(ctx.reviewers, ctx.two_person), ids.DRAFT_REVIEWERS_BLOCK))
+    reviewers = messages.reviewers_line(ctx.reviewers, ctx.two_person, ctx.sensitive)
+    blocks.append(section(reviewers, ids.DRAFT_REVIEWERS_BLOCK))
     blocks.append(decision_actions(result.run_id, editable=not ctx.as_file and ctx.continued_parts == 1))
     return blocks
 

@@ -16,7 +16,8 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
-from lanes.audit import Attempt, NewRun, PolicySnapshot, RunLog, RunOutcome, RunRecord, Transition
+from lanes.audit import RunLog
+from lanes.audit.forwarding import ForwardingRunLog
 from lanes.config import ModelSpec
 from lanes.errors import AuditWriteError
 from lanes.providers.base import Completion, CompletionRequest, Provider
@@ -81,47 +82,17 @@ class DrillModels:
         return sum(e.calls for e in self.endpoints.values())
 
 
-class DrillLog:
+class DrillLog(ForwardingRunLog):
     """A ``RunLog`` over a scratch store that can refuse writes and report a chosen spend today."""
 
     def __init__(self, inner: RunLog, *, fail_on: Sequence[str] = (), spent_today_usd: float = 0.0) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._fail_on = frozenset(fail_on)
         self._spent = spent_today_usd
 
-    def _check(self, what: str) -> None:
+    def before_write(self, what: str) -> None:
         if what in self._fail_on:
             raise AuditWriteError(f"the audit store could not record {what} (fire drill: store down)")
 
-    def start_run(self, run: NewRun, change: Transition) -> tuple[str, bool]:
-        self._check("start_run")
-        return self._inner.start_run(run, change)
-
-    def adopt_queued_run(self, run_id: str, run: NewRun) -> bool:
-        self._check("start_run")
-        return self._inner.adopt_queued_run(run_id, run)
-
-    def record_attempt(self, run_id: str, seq: int, attempt: Attempt) -> None:
-        self._check("record_attempt")
-        self._inner.record_attempt(run_id, seq, attempt)
-
-    def finish_run(
-        self,
-        run_id: str,
-        change: Transition,
-        outcome: RunOutcome,
-        *,
-        attempts: Sequence[tuple[int, Attempt]] = (),
-    ) -> bool:
-        self._check("finish_run")
-        return self._inner.finish_run(run_id, change, outcome, attempts=attempts)
-
-    def get_run(self, run_id: str) -> RunRecord:
-        return self._inner.get_run(run_id)
-
     def spent_since(self, lane: str, since: datetime) -> float:
         return self._spent
-
-    def record_policy(self, policy: PolicySnapshot, at: datetime, instance: str) -> None:
-        self._check("record_policy")
-        self._inner.record_policy(policy, at, instance)

@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from lanes.audit import Attempt, NewRun, PolicySnapshot, RunLog, RunOutcome, RunRecord, Transition
+from lanes.audit.forwarding import ForwardingRunLog
 from lanes.config import LaneConfig, LanesConfig, ModelSpec
 from lanes.errors import InvalidRequestError
 from lanes.evals.golden import GoldenExample, GoldenSet
@@ -104,40 +104,12 @@ def capped(
     return {tier: CappedProvider(provider, models[tier], cap) for tier, provider in providers.items()}
 
 
-class FreshDayLog:
+class FreshDayLog(ForwardingRunLog):
     """A ``RunLog`` that passes everything to ``inner`` but reports no spend today, so the daily
     budget routes each example as the first run of a day (see the module docstring)."""
 
-    def __init__(self, inner: RunLog) -> None:
-        self._inner = inner
-
-    def start_run(self, run: NewRun, change: Transition) -> tuple[str, bool]:
-        return self._inner.start_run(run, change)
-
-    def adopt_queued_run(self, run_id: str, run: NewRun) -> bool:
-        return self._inner.adopt_queued_run(run_id, run)
-
-    def record_attempt(self, run_id: str, seq: int, attempt: Attempt) -> None:
-        self._inner.record_attempt(run_id, seq, attempt)
-
-    def finish_run(
-        self,
-        run_id: str,
-        change: Transition,
-        outcome: RunOutcome,
-        *,
-        attempts: Sequence[tuple[int, Attempt]] = (),
-    ) -> bool:
-        return self._inner.finish_run(run_id, change, outcome, attempts=attempts)
-
-    def get_run(self, run_id: str) -> RunRecord:
-        return self._inner.get_run(run_id)
-
     def spent_since(self, lane: str, since: datetime) -> float:
         return 0.0
-
-    def record_policy(self, policy: PolicySnapshot, at: datetime, instance: str) -> None:
-        self._inner.record_policy(policy, at, instance)
 
 
 @dataclass(frozen=True)

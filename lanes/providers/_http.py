@@ -19,7 +19,8 @@ import email.utils
 import json
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from lanes.providers.classify import FINISH_REASONS, Kind, WireError, classify, error_for, wire_error
@@ -162,3 +163,60 @@ def transport_error(
             f"could not reach {label} at {display_url(base_url)}: {cause}", reason_code="connection"
         )
     return malformed(label, f"a response the SDK could not read ({type(exc).__name__})")
+
+
+class _Endpoint(Protocol):
+    """What error mapping reads of an adapter's endpoint (both endpoints are frozen dataclasses)."""
+
+    @property
+    def base_url(self) -> str: ...
+
+    @property
+    def api_key(self) -> str | None: ...
+
+    @property
+    def key_hint(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class SdkErrors:
+    """One SDK's exceptions mapped to lanebot's ``ProviderError`` tree, for one endpoint.
+
+    The OpenAI and Anthropic SDKs share their exception design (a status error with the body and
+    headers, a timeout that subclasses the connection error); only the classes differ, so each
+    adapter names its three and the mapping is written once."""
+
+    endpoint: _Endpoint
+    status_error: type[Exception]
+    timeout_error: type[Exception]
+    connection_error: type[Exception]
+    now: Callable[[], float]
+
+    def from_sdk(self, exc: Exception, label: str, timeout_s: float) -> ProviderError:
+        if isinstance(exc, self.status_error):
+            status, body = getattr(exc, "status_code", None), getattr(exc, "body", None)
+            headers = getattr(getattr(exc, "response", None), "headers", {})
+            return self.failure(status, body, headers, label, str(getattr(exc, "message", exc)))
+        return transport_error(
+            exc,
+            timeout=self.timeout_error,
+            connection=self.connection_error,
+            label=label,
+            timeout_s=timeout_s,
+            base_url=self.endpoint.base_url,
+        )
+
+    def failure(
+        self, status: int | None, body: object, headers: Mapping[str, str], label: str, fallback: str
+    ) -> ProviderError:
+        """A refused call (HTTP status, or an error envelope inside a 200) as its error."""
+        return status_failure(
+            status,
+            body,
+            headers,
+            fallback_message=fallback,
+            label=label,
+            key_hint=self.endpoint.key_hint,
+            secrets=(self.endpoint.api_key or "",),
+            now=self.now,
+        )

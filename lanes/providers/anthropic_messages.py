@@ -27,16 +27,15 @@ import anthropic
 
 from lanes.config import ModelSpec
 from lanes.providers._http import (
+    SdkErrors,
     finish_failure,
     malformed,
     read_json,
-    status_failure,
-    transport_error,
 )
 from lanes.providers.base import Completion, CompletionRequest
 from lanes.providers.bodies import MessageBody, MessageUsage, parse_body
 from lanes.providers.deadline import deadline, http_client
-from lanes.providers.errors import AuthError, ProviderError, TransientError
+from lanes.providers.errors import AuthError, TransientError
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +69,9 @@ class AnthropicMessagesProvider:
     def __init__(self, endpoint: AnthropicEndpoint, *, now: Callable[[], float] = time.time) -> None:
         self._endpoint = endpoint
         self._now = now
+        self._errors = SdkErrors(
+            endpoint, anthropic.APIStatusError, anthropic.APITimeoutError, anthropic.APIConnectionError, now
+        )
         self._client: anthropic.Anthropic | None = None
         if endpoint.api_key is not None:
             # An explicit api_key and base_url keep the SDK from reading credentials or profiles
@@ -91,38 +93,12 @@ class AnthropicMessagesProvider:
                 raw = self._client.messages.with_raw_response.create(**_arguments(request))
                 content = raw.http_response.content
         except anthropic.AnthropicError as exc:
-            error = self._map_error(exc, label, request.timeout_s)
+            error = self._errors.from_sdk(exc, label, request.timeout_s)
             log.debug(
                 "messages call failed", extra={"model": request.model, "reason_code": error.reason_code}
             )
             raise error from exc
         return self._completion(read_json(content, label, status=raw.status_code), label)
-
-    def _map_error(self, exc: anthropic.AnthropicError, label: str, timeout_s: float) -> ProviderError:
-        if isinstance(exc, anthropic.APIStatusError):
-            return self._failure(exc.status_code, exc.body, exc.response.headers, label, exc.message)
-        return transport_error(
-            exc,
-            timeout=anthropic.APITimeoutError,
-            connection=anthropic.APIConnectionError,
-            label=label,
-            timeout_s=timeout_s,
-            base_url=self._endpoint.base_url,
-        )
-
-    def _failure(
-        self, status: int | None, body: object, headers: Mapping[str, str], label: str, fallback: str
-    ) -> ProviderError:
-        return status_failure(
-            status,
-            body,
-            headers,
-            fallback_message=fallback,
-            label=label,
-            key_hint=self._endpoint.key_hint,
-            secrets=(self._endpoint.api_key or "",),
-            now=self._now,
-        )
 
     def _completion(self, data: Any, label: str) -> Completion:
         """The answer as Anthropic reported it; refusals, overflows, error envelopes and empty or
@@ -130,7 +106,7 @@ class AnthropicMessagesProvider:
         if isinstance(data, dict) and (
             data.get("type") == "error" or ("error" in data and "content" not in data)
         ):
-            raise self._failure(None, data, {}, label, "an error with no message")
+            raise self._errors.failure(None, data, {}, label, "an error with no message")
         message = parse_body(MessageBody, data, label)
         stopped = finish_failure(message.stop_reason, label=label, why=_stop_why(message))
         if stopped is not None:

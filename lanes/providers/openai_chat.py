@@ -28,16 +28,15 @@ import openai
 
 from lanes.config import ModelSpec
 from lanes.providers._http import (
+    SdkErrors,
     finish_failure,
     read_json,
     safe_message,
-    status_failure,
-    transport_error,
 )
 from lanes.providers.base import Completion, CompletionRequest
 from lanes.providers.bodies import ChatChoice, ChatCompletionBody, parse_body
 from lanes.providers.deadline import deadline, http_client
-from lanes.providers.errors import AuthError, ContentPolicyError, ProviderError, TransientError
+from lanes.providers.errors import AuthError, ContentPolicyError, TransientError
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +91,9 @@ class OpenAIChatProvider:
     def __init__(self, endpoint: OpenAIEndpoint, *, now: Callable[[], float] = time.time) -> None:
         self._endpoint = endpoint
         self._now = now
+        self._errors = SdkErrors(
+            endpoint, openai.APIStatusError, openai.APITimeoutError, openai.APIConnectionError, now
+        )
         self._client: openai.OpenAI | None = None
         if endpoint.api_key is not None:
             self._client = openai.OpenAI(
@@ -111,7 +113,7 @@ class OpenAIChatProvider:
                 raw = self._client.chat.completions.with_raw_response.create(**self._arguments(request))
                 content = raw.http_response.content
         except openai.OpenAIError as exc:
-            error = self._map_error(exc, label, request.timeout_s)
+            error = self._errors.from_sdk(exc, label, request.timeout_s)
             log.debug(
                 "chat completion failed", extra={"model": request.model, "reason_code": error.reason_code}
             )
@@ -133,37 +135,11 @@ class OpenAIChatProvider:
             arguments["response_format"] = {"type": "json_object"}
         return arguments
 
-    def _map_error(self, exc: openai.OpenAIError, label: str, timeout_s: float) -> ProviderError:
-        if isinstance(exc, openai.APIStatusError):
-            return self._failure(exc.status_code, exc.body, exc.response.headers, label, exc.message)
-        return transport_error(
-            exc,
-            timeout=openai.APITimeoutError,
-            connection=openai.APIConnectionError,
-            label=label,
-            timeout_s=timeout_s,
-            base_url=self._endpoint.base_url,
-        )
-
-    def _failure(
-        self, status: int | None, body: object, headers: Mapping[str, str], label: str, fallback: str
-    ) -> ProviderError:
-        return status_failure(
-            status,
-            body,
-            headers,
-            fallback_message=fallback,
-            label=label,
-            key_hint=self._endpoint.key_hint,
-            secrets=(self._endpoint.api_key or "",),
-            now=self._now,
-        )
-
     def _completion(self, data: Any, label: str) -> Completion:
         """The answer as the provider reported it; refusals, error envelopes and empty or
         unreadable answers become errors."""
         if isinstance(data, dict) and "error" in data and "choices" not in data:
-            raise self._failure(None, data, {}, label, "an error with no message")
+            raise self._errors.failure(None, data, {}, label, "an error with no message")
         body = parse_body(ChatCompletionBody, data, label)
         if not body.choices:
             raise TransientError(f"{label} answered with no choices", reason_code="empty_answer")

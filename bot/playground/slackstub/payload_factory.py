@@ -64,7 +64,11 @@ class PayloadFactory:
         ws = self.workspace
         sender, where = ws.user(user), ws.channel(channel)
         trigger_id = ws.views.issue_trigger_id(sender.id)
-        response_url = self._response_url(channel=where.id, user=sender.id)
+        # The ack's place in the channel is taken now, when the user presses Enter: shown later (when
+        # the answer arrives), it must still sort above the root message the app posts meanwhile,
+        # and the response_url's replace_original replaces it (``ResponseBook``).
+        ack_ts = ws.next_ts()
+        response_url = self._response_url(channel=where.id, user=sender.id, origin_ts=ack_ts, ephemeral=True)
         fields = {
             "token": self.verification_token,
             "team_id": ws.team_id,

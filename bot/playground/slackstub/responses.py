@@ -1,10 +1,13 @@
 """response_urls: where Bolt's ``respond()`` posts, and what Slack does with each post.
 
-A response_url belongs to one interaction: a slash command (no original message) or a click on a
-message, possibly an ephemeral one. Slack's rules, kept here: ``delete_original`` removes the clicked
+A response_url belongs to one interaction: a slash command (its original is its ack) or a click on
+a message, possibly an ephemeral one. Slack's rules, kept here: ``delete_original`` removes the clicked
 message, ``replace_original`` replaces it (text *and* blocks), anything else is a new message,
-ephemeral unless ``response_type`` is ``in_channel``. A url works five times within 30 minutes; after
-that Slack answers 404 ``used_url`` / ``expired_url``, which a slow lane run can really hit.
+ephemeral unless ``response_type`` is ``in_channel``. A slash command's original is its ephemeral
+ack ("Searching…" replaced by the results); its place is reserved when the command is sent, so an
+app that answers through the url before its ack has been shown still replaces, never duplicates.
+A url works five times within 30 minutes; after that Slack answers 404 ``used_url`` /
+``expired_url``, which a slow lane run can really hit.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ class ResponseBook:
         self.max_uses = max_uses
         self._urls: dict[str, ResponseUrl] = {}
         self._posts: list[ResponsePost] = []
+        self._gone: set[str] = set()
 
     def issue(
         self,
@@ -63,6 +67,11 @@ class ResponseBook:
             emit("response_posted", channel=url.channel, ref=url_id, extra={"outcome": outcome})
         return post
 
+    def ack_answered(self, ack_ts: str) -> bool:
+        """Whether a command's ack was already replaced or deleted through its url (then not shown)."""
+        with self._ws.lock:
+            return ack_ts in self._gone or self._ws.ephemeral(ack_ts) is not None
+
     def posts(self, url_id: str | None = None) -> list[ResponsePost]:
         with self._ws.lock:
             return [p for p in self._posts if url_id is None or p.url_id == url_id]
@@ -88,12 +97,18 @@ class ResponseBook:
         origin = url.origin_ts
         if origin is not None and _truthy(payload.get("delete_original")):
             if url.origin_ephemeral:
-                ws.delete_ephemeral(origin)
+                self._gone.add(origin)
+                if ws.ephemeral(origin) is not None:
+                    ws.delete_ephemeral(origin)
             else:
                 ws.delete_message(url.channel, origin)
             return "deleted"
         if origin is not None and _truthy(payload.get("replace_original")):
-            if url.origin_ephemeral:
+            if url.origin_ephemeral and ws.ephemeral(origin) is None:
+                ws.post_ephemeral(
+                    url.channel, url.user, text=text, blocks=blocks, source="respond", ts=origin
+                )
+            elif url.origin_ephemeral:
                 ws.replace_ephemeral(origin, text=text, blocks=blocks)
             else:
                 ws.update_message(url.channel, origin, text=text, blocks=blocks)

@@ -53,7 +53,7 @@ class SlackSimulator:
         payload = self.payloads.slash_command(user=user, channel=channel, command=command, text=text)
         delivery = self._deliver(payload, sign)
         if delivery.response.status == 200 and delivery.response.body:
-            self._show_command_ack(user, channel, delivery.response)
+            self._show_command_ack(user, channel, delivery.response, self._ack_ts(payload))
         return delivery
 
     def click(
@@ -110,14 +110,24 @@ class SlackSimulator:
         request = self.sender.sign(payload, **sign)
         return Delivery(payload, request, self.sender.send(request))
 
-    def _show_command_ack(self, user: str, channel: str, response: HttpResult) -> None:
+    def _ack_ts(self, payload: Payload) -> str | None:
+        """The place the command's ack was given when it was sent (its response_url's origin)."""
+        url = self.workspace.responses.get(str(payload.response_url or "").rpartition("/")[2])
+        return url.origin_ts if url is not None else None
+
+    def _show_command_ack(self, user: str, channel: str, response: HttpResult, ack_ts: str | None) -> None:
+        """Show the ack where the command was typed, unless the app already replaced it (``respond``
+        with ``replace_original`` can arrive first: the app's work runs while the ack travels)."""
         body = _json_or_none(response.body)
         message: JsonDict = body if isinstance(body, dict) else {"text": response.body}
         text, blocks = str(message.get("text") or ""), message.get("blocks") or ()
+        ws = self.workspace
         if message.get("response_type") == "in_channel":
-            self.workspace.post_message(channel, text=text, blocks=blocks)
-        else:
-            self.workspace.post_ephemeral(channel, user, text=text, blocks=blocks, source="ack")
+            ws.post_message(channel, text=text, blocks=blocks)
+            return
+        with ws.transaction():  # no respond() slips in between the check and the post
+            if ack_ts is None or not ws.responses.ack_answered(ack_ts):
+                ws.post_ephemeral(channel, user, text=text, blocks=blocks, source="ack", ts=ack_ts)
 
     def _apply_view_ack(self, view_id: str, ack: Mapping[str, Any]) -> Mapping[str, str]:
         views = self.workspace.views

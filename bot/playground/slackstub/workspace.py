@@ -370,10 +370,14 @@ class Workspace:
         blocks: Sequence[JsonDict] = (),
         thread_ts: str | None = None,
         source: str = "chat.postEphemeral",
+        ts: str | None = None,
     ) -> Ephemeral:
+        """``ts``: a place taken earlier with ``next_ts`` (a slash command's ack, shown when it arrives)."""
         with self._feed.transaction() as emit:
             channel_id = self.channel(channel).id
-            eph = Ephemeral(channel_id, self.next_ts(), user, text, with_block_ids(blocks), thread_ts, source)
+            eph = Ephemeral(
+                channel_id, ts or self.next_ts(), user, text, with_block_ids(blocks), thread_ts, source
+            )
             self._ephemerals.append(eph)
             emit("ephemeral_posted", channel=channel_id, ts=eph.ts, ref=user)
         return eph

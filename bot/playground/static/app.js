@@ -18,6 +18,7 @@ const S = {
   followCommand: null, // {channel, after}: open the thread of the bot's next root message
   dismissed: new Set(),
   modal: null,         // {id, hash} of the modal on screen
+  reveal: null,        // {channel, ts, was}: a clicked message to bring into view once the bot rewrites it
   modalErrors: {},
   hood: false,
   acIndex: 0,
@@ -55,6 +56,8 @@ const ICONS = {
     '2 0 0 1-2 2h-8l-5 4v-4H4a2 2 0 0 1-2-2V7a2 2 0 0 1 2-2z"/></svg>',
   eye: '<svg viewBox="0 0 24 24" width="14" height="14" fill="none" stroke="currentColor" stroke-width="2">' +
     '<path d="M1 12s4-7 11-7 11 7 11 7-4 7-11 7S1 12 1 12z"/><circle cx="12" cy="12" r="3"/></svg>',
+  file: '<svg viewBox="0 0 24 24" width="16" height="16" fill="none" stroke="currentColor" stroke-width="2">' +
+    '<path d="M6 2h8l4 4v16H6z"/><path d="M14 2v4h4M9 12h6M9 16h6"/></svg>',
   chart: '<svg viewBox="0 0 24 24" width="16" height="16" fill="currentColor"><rect x="3" y="12" width="4" ' +
     'height="9" rx="1"/><rect x="10" y="7" width="4" height="14" rx="1"/><rect x="17" y="3" width="4" ' +
     'height="18" rx="1"/></svg>',
@@ -278,6 +281,10 @@ function renderElement(el, blockId, where) {
 }
 
 async function click(button, where, actionId, blockId, value) {
+  // The bot answers a decision by rewriting the clicked message from its top line down; on a long
+  // draft that line is far above the buttons, so the message is scrolled into view once it changes.
+  const clicked = messageByTs(where.channel, where.ts);
+  S.reveal = clicked ? { channel: where.channel, ts: where.ts, was: JSON.stringify(clicked.blocks) } : null;
   button.classList.add("busy");
   await api("/ui/click", { user: S.user, channel: where.channel, ts: where.ts, action_id: actionId, block_id: blockId, value });
   button.classList.remove("busy");
@@ -293,7 +300,9 @@ function fileCards(message) {
         h("a", { href: `/ui/files/${f.id}`, target: "_blank" },
           h("img", { src: `/ui/files/${f.id}`, alt: f.title || f.name, onload: keepBottom })));
     }
-    return h("div", { class: "bk-context" }, `📎 ${f.title || f.name}`);
+    return h("div", { class: "file-card" }, h("span", { class: "file-icon", html: ICONS.file }),
+      h("a", { href: `/ui/files/${f.id}`, target: "_blank", "data-testid": "file-link" }, f.title || f.name),
+      h("span", { class: "file-name" }, ` ${f.name}`));
   });
 }
 
@@ -382,6 +391,21 @@ function render() {
   renderHood();
   renderModal();
   for (const box of pinned) box.scrollTop = box.scrollHeight;
+  revealDecided();
+}
+
+function messageByTs(channelId, ts) {
+  return (channelById(channelId)?.messages || []).find((m) => m.ts === ts) || null;
+}
+
+function revealDecided() {
+  const r = S.reveal;
+  const now = r && messageByTs(r.channel, r.ts);
+  if (!now || JSON.stringify(now.blocks) === r.was) return;
+  S.reveal = null;
+  const el = document.querySelector(`#thread-messages .msg[data-ts="${r.ts}"]`)
+    || document.querySelector(`#messages .msg[data-ts="${r.ts}"]`);
+  el?.scrollIntoView({ block: "start" });
 }
 
 function isPinned(box) {
@@ -813,6 +837,7 @@ async function poll() {
 }
 
 async function start() {
+  await api("/ui/connect", {}); // a reload is a new client: modals left open by the last page close
   const res = await fetch("/ui/bootstrap");
   S.boot = await res.json();
   const saved = localStorage.getItem("lanebot.playground.user");

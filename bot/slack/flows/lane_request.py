@@ -27,6 +27,7 @@ from bot.slack import messages, slack_io, views
 from bot.slack.flows.services import Services, short_reference
 from bot.slack.payloads import SlashCommand
 from lanes.audit.records import NewRun, RunOutcome
+from lanes.checks import sensitive_matches
 from lanes.config import LaneConfig
 from lanes.engine import starting_run
 from lanes.errors import AuditStoreError, AuditWriteError, DuplicateRequestError, InvalidRequestError
@@ -211,7 +212,8 @@ def _post_root(services: Services, job: RunJob, lane: LaneConfig) -> str | None:
             if not_member
             else messages.post_failed(run_id, code)
         )
-        slack_io.respond(job.response_url, tell)
+        # The ack promised a draft in a thread; it is replaced, not followed, by why there is none.
+        slack_io.respond(job.response_url, tell, replace_original=True)
         log.warning("root message not posted", extra={"lane": lane.name, "run_id": run_id, "error": code})
         return None
 
@@ -276,7 +278,7 @@ def _post_quietly(services: Services, channel: str, thread_ts: str, text: str) -
 def post_result(services: Services, result: RunResult, lane: LaneConfig, job: RunJob, thread_ts: str) -> None:
     """The outcome as a thread reply; the message holding the buttons is recorded on the run."""
     try:
-        draft_ts = _post_outcome(services, result, lane, job.channel, thread_ts)
+        draft_ts = _post_outcome(services, result, lane, job, thread_ts)
     except SlackApiError as exc:
         code = slack_io.slack_error(exc) or "unknown_error"
         log.warning("outcome not posted", extra={"run_id": result.run_id, "error": code})
@@ -291,11 +293,11 @@ def post_result(services: Services, result: RunResult, lane: LaneConfig, job: Ru
 
 
 def _post_outcome(
-    services: Services, result: RunResult, lane: LaneConfig, channel: str, thread_ts: str
+    services: Services, result: RunResult, lane: LaneConfig, job: RunJob, thread_ts: str
 ) -> str:
-    client = services.client
+    client, channel = services.client, job.channel
     if result.draft is not None and result.status in ("drafted", "needs_human"):
-        return post_draft(services, result, lane, channel, thread_ts)
+        return post_draft(services, result, lane, channel, thread_ts, request_text=job.request.text)
     if result.status == "needs_confirmation":
         tier = result.route.confirm_tier
         model = services.config.models[tier].model if tier in services.config.models else None
@@ -310,14 +312,29 @@ def _post_outcome(
     return slack_io.post(client, channel, messages.failed_fallback(lane.name), blocks, thread_ts=thread_ts)
 
 
-def post_draft(services: Services, result: RunResult, lane: LaneConfig, channel: str, thread_ts: str) -> str:
-    """The draft message (with buttons), its continuations, and a file when it is very long."""
+def post_draft(
+    services: Services,
+    result: RunResult,
+    lane: LaneConfig,
+    channel: str,
+    thread_ts: str,
+    *,
+    request_text: str = "",
+) -> str:
+    """The draft message (with buttons), its continuations, and a file when it is very long.
+
+    When a ``sensitive`` pattern raised the review to two people, the reviewers line names the
+    pattern: "two approvers" with no reason reads as a bug to the requester and the reviewers."""
     draft = result.draft or ""
     layout = slack_io.layout_draft(slack_io.escape(draft))
     people = (*lane.owners, *lane.reviewers)
+    two_person = result.review_rule == "two_person"
     ctx = views.DraftContext(
         reviewers=people,
-        two_person=result.review_rule == "two_person",
+        two_person=two_person,
+        sensitive=sensitive_matches(lane, request_text, draft)
+        if two_person and lane.review != "two_person"
+        else (),
         continued_parts=len(layout.messages),
         as_file=layout.as_file,
         draft_chars=len(draft),

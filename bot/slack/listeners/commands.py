@@ -63,4 +63,4 @@ def lanebot_command(services: Services) -> Listener:
 
 def _audit(services: Services, cmd: SlashCommand, filters: str) -> None:
     blocks = audit_search(services, cmd.user_id, filters)
-    slack_io.respond(cmd.response_url, messages.AUDIT_SEARCHING, blocks=blocks, replace_original=True)
+    slack_io.respond(cmd.response_url, messages.AUDIT_RESULTS, blocks=blocks, replace_original=True)
