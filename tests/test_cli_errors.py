@@ -225,7 +225,7 @@ def test_postgresql_missing_tables_and_read_only_transactions(
     refused = run(capsys, read_only, "ask", "support", "Hello", "--offline")
     engine = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
     with engine.begin() as connection:
-        connection.execute(text("DROP TABLE decisions, attempts, runs"))
+        connection.execute(text("DROP TABLE decisions, attempts, runs CASCADE"))  # and what points at runs
     engine.dispose()
     missing = run(capsys, pg_url, "audit")
 

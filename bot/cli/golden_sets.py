@@ -67,8 +67,9 @@ def _describe(golden: GoldenSet) -> str:
     active = golden.active
     negative = sum(e.kind == "negative" for e in active)
     retired = len(golden.examples) - len(active)
+    count = f"{len(golden.examples)} example{'' if len(golden.examples) == 1 else 's'}"
     return (
-        f"{golden.path}: {len(golden.examples)} examples ({len(active)} active: "
+        f"{golden.path}: {count} ({len(active)} active: "
         f"{len(active) - negative} positive, {negative} negative; {retired} retired) — OK"
     )
 
