@@ -5,7 +5,8 @@ it is shown in Slack next to the draft and stored in the audit trail as the reas
 
 - ``max_chars`` and ``forbid`` catch the cheap, common problems (rambling, claiming an action).
 - ``schema`` parses the draft as JSON (a ```json fenced block is tolerated: models add one even
-  when told not to) and validates it with the ``jsonschema`` library.
+  when told not to) and validates it with the ``jsonschema`` library, loaded the first time a
+  lane with a schema checks a draft (a lane without one never needs it).
 - ``evidence_required`` is the anti-hallucination rule for structured lanes: each evidence quote
   must occur verbatim in the input, ignoring only differences in whitespace.
 
@@ -21,14 +22,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
-from jsonschema.protocols import Validator
-from jsonschema.validators import validator_for
+from typing import TYPE_CHECKING, Any
 
 from lanes.config import LaneConfig
+
+if TYPE_CHECKING:
+    from jsonschema.protocols import Validator
 
 QUOTE_PREVIEW_CHARS = 60
 SCHEMA_MESSAGE_CHARS = 200
@@ -105,6 +104,8 @@ def parse_json_draft(draft_text: str) -> Any:
 
 
 def _check_schema(schema: dict[str, Any], draft_text: str) -> tuple[dict[str, Any] | None, list[str]]:
+    from jsonschema.exceptions import SchemaError
+
     try:
         value = parse_json_draft(draft_text)
     except ValueError as exc:
@@ -159,6 +160,9 @@ def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
 
 @lru_cache(maxsize=64)
 def _validator(schema_json: str) -> Validator:
+    from jsonschema import Draft202012Validator
+    from jsonschema.validators import validator_for
+
     schema = json.loads(schema_json)
     cls = validator_for(schema, default=Draft202012Validator)
     cls.check_schema(schema)

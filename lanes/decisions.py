@@ -30,13 +30,12 @@ from lanes.audit import DecisionLog, DecisionRecord, NewDecision, RunRecord
 from lanes.config import LanesConfig
 from lanes.engine import TextRedactor
 from lanes.errors import NotAuthorizedError
-from lanes.lifecycle import DecisionGuard, decision_transition
+from lanes.lifecycle import REJECT_REASONS, DecisionGuard, decision_transition
 from lanes.permissions import RunFacts, Verdict, authorize
 
 log = logging.getLogger(__name__)
 
 Action = Literal["approve", "edit", "reject"]
-REJECT_REASONS: tuple[str, ...] = ("wrong facts", "wrong tone", "incomplete", "unsafe", "other")
 _DECIDE_TRIES = 5
 """How often a decision is re-made on a fresh run after losing a guard to a concurrent approval."""
 

@@ -66,6 +66,8 @@ TERMINAL_STATUSES: frozenset[RunStatus] = frozenset(
     {"needs_confirmation", "approved", "edited", "rejected", "failed", "expired"}
 )
 """Nothing moves a run out of these."""
+REJECT_REASONS: tuple[str, ...] = ("wrong facts", "wrong tone", "incomplete", "unsafe", "other")
+"""Why a reviewer stops a draft (``reject``): every rejection records one of these."""
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,9 @@ the tier's own price applies to the sample's tokens, and the attempt is flagged
 
 Model lookups are cached per (provider, model) because pricing runs on every attempt and every
 routing decision; the per-call arithmetic stays in genai-prices so tiered prices (e.g. long
-context surcharges) are still applied to the actual token counts.
+context surcharges) are still applied to the actual token counts. genai-prices (with the HTTP
+client its updater imports) is loaded the first time a catalogue model is priced: an offline or
+self-priced tier never needs it, nor does a command that prices nothing.
 """
 
 from __future__ import annotations
@@ -23,11 +25,12 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from types import MappingProxyType
-
-from genai_prices import Usage, calc_price
-from genai_prices.types import ModelInfo, Provider
+from typing import TYPE_CHECKING
 
 from lanes.config import ModelSpec
+
+if TYPE_CHECKING:
+    from genai_prices.types import ModelInfo, Provider
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +57,8 @@ def cost_usd(
         return (
             input_tokens * spec.price.input_per_mtok + output_tokens * spec.price.output_per_mtok
         ) / 1_000_000
-    entry = _catalogue_entry(spec.provider, spec.model)
-    if entry is None:
-        return None
-    provider, model = entry
-    usage = Usage(input_tokens=max(input_tokens, 0), output_tokens=max(output_tokens, 0))
-    return float(model.calc_price(usage, provider, genai_request_timestamp=at).total_price)
+    price = _catalogue_price(spec.provider, spec.model, max(input_tokens, 0), max(output_tokens, 0), at)
+    return None if price is None else float(price)
 
 
 def estimate_cost(
@@ -122,13 +121,22 @@ def _exact(provider: str, model: str, input_tokens: int, output_tokens: int, day
 def _exact_decimal(
     provider: str, model: str, input_tokens: int, output_tokens: int, day: date
 ) -> Decimal | None:
+    moment = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+    return _catalogue_price(provider, model, input_tokens, output_tokens, moment)
+
+
+def _catalogue_price(
+    provider: str, model: str, input_tokens: int, output_tokens: int, at: datetime | None
+) -> Decimal | None:
+    """The catalogue's exact price of one call (``at`` None: now), or ``None`` if it has no price."""
+    from genai_prices import Usage
+
     entry = _catalogue_entry(provider, model)
     if entry is None:
         return None
     found_provider, info = entry
     usage = Usage(input_tokens=input_tokens, output_tokens=output_tokens)
-    moment = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
-    return Decimal(info.calc_price(usage, found_provider, genai_request_timestamp=moment).total_price)
+    return Decimal(info.calc_price(usage, found_provider, genai_request_timestamp=at).total_price)
 
 
 def price_known(spec: ModelSpec) -> bool:
@@ -139,6 +147,8 @@ def price_known(spec: ModelSpec) -> bool:
 @lru_cache(maxsize=256)
 def _catalogue_entry(provider: str, model: str) -> tuple[Provider, ModelInfo] | None:
     """The bundled catalogue's provider and model records, or ``None`` if it does not list them."""
+    from genai_prices import Usage, calc_price
+
     provider_id = _GENAI_PRICES_PROVIDER.get(provider)
     if provider_id is None:
         return None

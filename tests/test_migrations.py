@@ -27,7 +27,7 @@ from lanes.audit.records import NewRun, RunOutcome
 from lanes.lifecycle import transition
 from storage import text_index
 from storage.db import make_engine
-from storage.migrate import alembic_config, current_revision, head_revision, upgrade
+from storage.migrate import alembic_config, at_head, current_revision, head_revision, script_heads, upgrade
 from storage.models import SEARCH_INDEX_COLUMNS, Base, Run
 from storage.search import AuditQuery
 from storage.store import AuditStore
@@ -82,6 +82,23 @@ def migrate(engine: Engine, direction: str, revision: str) -> None:
 def test_there_is_one_head() -> None:
     heads = ScriptDirectory.from_config(alembic_config()).get_heads()
     assert len(heads) == 1, f"merge the migration branches {heads} with `alembic merge`"
+
+
+def test_the_heads_read_without_alembic_are_alembics() -> None:
+    """Every start asks ``at_head`` instead of Alembic (``storage.migrate``): its reading of the
+    scripts must give Alembic's answer for every script shipped."""
+    assert script_heads() == set(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+def test_at_head_only_when_the_database_records_the_head(engine: Engine) -> None:
+    with engine.connect() as connection:
+        assert not at_head(connection)  # no alembic_version table yet
+    migrate(engine, "upgrade", "0003_lifecycle_guards")
+    with engine.connect() as connection:
+        assert not at_head(connection)
+    upgrade(engine)
+    with engine.connect() as connection:
+        assert at_head(connection)
 
 
 def test_upgrade_from_empty_to_head_twice(engine: Engine) -> None:

@@ -5,34 +5,26 @@ what works here works there. ``main`` is the one error boundary (``bot.cli.bound
 failure prints one paragraph with the fix and exits with a documented code (``bot.cli.exits``);
 ``-v`` adds the traceback and the log lines. At default verbosity the JSON log lines, which are
 meant for a running service, stay out of the terminal, except under ``serve`` and ``socket``.
+
+The parser is built from ``bot.cli.command_table`` alone, and a command's code (the module its
+handler names) is imported only once the command line has been parsed: ``lanebot --help`` and
+each command's ``--help`` load no database, Slack or model library, and a command loads only
+what it uses. The error boundary, too, is imported only when there is an error to report.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
 from collections.abc import Sequence
-from importlib import metadata
+from typing import Any
 
-from bot.cli import (
-    admin,
-    ask_decide,
-    audit,
-    digest,
-    drill,
-    evals,
-    golden_sets,
-    policy_log,
-    routes,
-    setup_commands,
-    shadow_report,
-)
-from bot.cli.boundary import report
+from bot.cli.command_table import COMMANDS
 from bot.cli.exits import Exit, exit_status_help
 from bot.cli.parser import CommandParser, SuggestingParser
-from bot.runtime.core import database_url
 
 DESCRIPTION = "lanebot: validate lanes, run them from a terminal, search the audit trail, serve the bot."
 EPILOG = "Run lanebot COMMAND --help for a command's options and examples."
@@ -41,10 +33,34 @@ EXIT_USAGE = int(Exit.USAGE)
 
 def version() -> str:
     """The installed distribution's version (``pyproject.toml``), or "unknown" from a bare checkout."""
+    from importlib import metadata
+
     try:
         return metadata.version("lanebot")
     except metadata.PackageNotFoundError:
         return "unknown (not installed; run scripts/setup)"
+
+
+class VersionAction(argparse.Action):
+    """``--version``, as argparse's own prints it, except that the installed version is looked up
+    only when asked for: ``importlib.metadata`` and its search of the installed distributions
+    would otherwise be one of the largest parts of every command's start-up."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        kwargs.setdefault("help", "show program's version number and exit")
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        formatter = parser._get_formatter()
+        formatter.add_text(f"lanebot {version()}")
+        parser._print_message(formatter.format_help(), sys.stdout)
+        parser.exit()
 
 
 def _global_options(parser: argparse.ArgumentParser, default: object) -> None:
@@ -71,25 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = SuggestingParser(
         prog="lanebot", description=DESCRIPTION, epilog=f"{EPILOG}\n\n{exit_status_help()}"
     )
-    parser.add_argument("--version", action="version", version=f"lanebot {version()}")
+    parser.add_argument("--version", action=VersionAction)
     _global_options(parser, None)
     commands = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", parser_class=CommandParser, help="one of:"
     )
-    for module in (
-        admin,
-        ask_decide,
-        audit,
-        digest,
-        setup_commands,
-        golden_sets,
-        evals,
-        policy_log,
-        routes,
-        shadow_report,
-        drill,
-    ):
-        module.register(commands)
+    for command in COMMANDS:
+        command.add_to(commands)
     for subcommand in commands.choices.values():
         _global_options(subcommand, argparse.SUPPRESS)
     return parser
@@ -101,9 +105,9 @@ def configure_cli_logging(verbose: bool, service: bool) -> None:
     A ``NullHandler`` (rather than no handler) keeps Python's last-resort handler from printing
     warnings as bare text: what a person should read is printed by the command itself.
     """
-    from bot.runtime.logs import configure_logging
-
     if verbose or service:
+        from bot.runtime.logs import configure_logging  # the JSON lines' secret scrubber: heavy
+
         configure_logging(logging.INFO)
         return
     root = logging.getLogger()
@@ -121,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     configure_cli_logging(args.verbose, getattr(args, "service", False))
     try:
-        return int(args.handler(args) or 0)
+        return int(handler(args.handler)(args) or 0)
     except KeyboardInterrupt:
         return int(Exit.INTERRUPTED)
     except BrokenPipeError:
@@ -130,7 +134,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return int(Exit.BROKEN_PIPE)
     except Exception as exc:
+        from bot.cli.boundary import report
+        from bot.runtime.core import database_url
+
         return report(exc, database_url(args.database_url, os.environ), verbose=args.verbose)
+
+
+def handler(where: str) -> Any:
+    """The function ``module:function`` names (``Command.handler``), its module imported now."""
+    module, _, function = where.partition(":")
+    return getattr(importlib.import_module(module), function)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,88 +8,9 @@ import os
 import sys
 from typing import Any
 
-from bot.cli.parser import examples
 from bot.runtime.core import config_path, database_url
 from lanes.config import LanesConfig, load_config
 from lanes.policy import explain_lane
-
-
-def register(commands: Any) -> None:
-    check = commands.add_parser(
-        "check",
-        help="validate lanes.toml and explain each lane's policy",
-        description="Validate lanes.toml and print each lane's policy in plain language.",
-        epilog=examples("lanebot check", "lanebot check --config lanes.toml"),
-    )
-    check.set_defaults(handler=cmd_check)
-
-    db = commands.add_parser(
-        "db",
-        help="audit store schema: apply migrations or show the revision",
-        description="Apply the audit store's migrations (also done on every start), or show its revision.",
-        epilog=examples("lanebot db upgrade", "lanebot db current"),
-    )
-    db.add_argument(
-        "action",
-        choices=["upgrade", "current"],
-        help="upgrade: apply every migration; current: print the schema revision",
-    )
-    db.set_defaults(handler=cmd_db)
-
-    manifest = commands.add_parser(
-        "manifest",
-        help="print a Slack app manifest generated from lanes.toml",
-        description="Print a Slack app manifest (JSON) with one slash command per lane.",
-        epilog=examples(
-            "lanebot manifest", "lanebot manifest --request-url https://example.com/slack/events"
-        ),
-    )
-    manifest.add_argument(
-        "--request-url", help="public https URL of /slack/events (HTTP mode); omit for Socket Mode"
-    )
-    manifest.add_argument("--name", default="lanebot", help="the app's and the bot's display name")
-    manifest.set_defaults(handler=cmd_manifest)
-
-    serve = commands.add_parser(
-        "serve",
-        help="run the Slack app over HTTP (/slack/events, /healthz)",
-        description="Run the Slack app over HTTP until Ctrl-C or SIGTERM; logs are JSON lines on stderr.",
-        epilog=examples("lanebot serve --port 3000", "lanebot serve --port 3000 --offline"),
-    )
-    serve.add_argument(
-        "--port", type=int, default=None, help="port to listen on (default: $LANEBOT_PORT or 3000)"
-    )
-    serve.add_argument(
-        "--offline", action="store_true", help="serve every tier with the offline sample model"
-    )
-    serve.set_defaults(handler=cmd_serve, service=True)
-
-    socket = commands.add_parser(
-        "socket",
-        help="run the Slack app in Socket Mode (needs SLACK_APP_TOKEN)",
-        description="Run the Slack app in Socket Mode until Ctrl-C or SIGTERM; no public URL needed.",
-        epilog=examples("lanebot socket", "lanebot socket --offline"),
-    )
-    socket.add_argument(
-        "--offline", action="store_true", help="serve every tier with the offline sample model"
-    )
-    socket.set_defaults(handler=cmd_socket, service=True)
-
-    playground = commands.add_parser(
-        "playground",
-        help="try every lane and button in a browser, no Slack needed",
-        description="The bot against a local Slack stand-in, in your browser, until Ctrl-C.",
-        epilog=examples("lanebot playground", "lanebot playground --port 8766 --no-browser"),
-    )
-    playground.add_argument("--port", type=int, default=8765, help="port of the page (default: 8765)")
-    playground.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
-    playground.add_argument(
-        "--demo",
-        action="store_true",
-        help="open a separate demo store (lanebot-demo.db beside the audit store) seeded with eight "
-        "weeks of sample runs, so the digest and the audit have something to show",
-    )
-    playground.set_defaults(handler=cmd_playground)
 
 
 def load(args: argparse.Namespace) -> LanesConfig:

@@ -7,64 +7,16 @@ import getpass
 import json
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 from bot.cli.exits import BY_STATUS, Exit
-from bot.cli.parser import examples
 from bot.runtime.core import build_core, config_path
 from lanes.choices import check_choice
 from lanes.config import load_config
-from lanes.decisions import REJECT_REASONS
 from lanes.estimates import cost_text, offline_line
 from lanes.values import AWAITING_REVIEW, RunRequest, RunResult
 
 OFFLINE_VALUES = ("1", "true", "yes", "on")
-
-
-def register(commands: Any) -> None:
-    ask = commands.add_parser(
-        "ask",
-        help="run a lane exactly as the bot does and print route, draft and run id",
-        description=(
-            "Run a lane exactly as the bot does: route, model calls, checks, audit record. Prints the "
-            "route and why, the draft, cost, latency and the run id."
-        ),
-        epilog=examples(
-            'lanebot ask support "Customer says they were charged twice" --offline',
-            'lanebot ask contract "This agreement renews on 2027-03-01." --offline --json',
-        ),
-    )
-    ask.add_argument("lane", help="the lane to run, as named in lanes.toml (e.g. support)")
-    ask.add_argument("text", nargs="?", help="the request (default: read standard input)")
-    ask.add_argument("--as", dest="actor", help="requester id recorded in the audit (default: cli:$USER)")
-    ask.add_argument(
-        "--offline",
-        action="store_true",
-        help="serve every tier with the built-in offline sample model (also: LANEBOT_OFFLINE=1)",
-    )
-    ask.add_argument("--json", action="store_true", help="print the result as JSON")
-    ask.set_defaults(handler=cmd_ask)
-
-    decide = commands.add_parser(
-        "decide",
-        help="approve, edit or reject a draft (same rules as the Slack buttons)",
-        description="Approve, edit or reject a draft, through the same rules as the Slack buttons.",
-        epilog=examples(
-            "lanebot decide RUN approve --as U0OWNER",
-            'lanebot decide RUN reject --as U0OWNER --reason "wrong tone"',
-            "lanebot decide RUN edit --as U0OWNER --text-file reply.txt",
-        ),
-    )
-    decide.add_argument("run_id", metavar="RUN", help="the run id that ask or the audit printed")
-    decide.add_argument("action", choices=["approve", "reject", "edit"], help="what to decide")
-    decide.add_argument("--as", dest="actor", required=True, help="Slack user id of the person deciding")
-    decide.add_argument(
-        "--reason", choices=REJECT_REASONS, help="why a draft is rejected (required for reject)"
-    )
-    decide.add_argument("--note", help="optional free text kept with the decision")
-    decide.add_argument("--text-file", type=Path, help="the edited text (required for edit)")
-    decide.set_defaults(handler=cmd_decide)
 
 
 def _offline(args: argparse.Namespace) -> bool:

@@ -5,62 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from bot.cli.parser import examples
 from bot.runtime.core import config_path, database_url, open_store
 from lanes.audit.records import RunRecord
 from lanes.choices import model_names
 from lanes.config import load_config
 from lanes.errors import ConfigError, InvalidRequestError
 from lanes.estimates import cost_text, offline_line
-from storage.audit_filters import RUN_STATUSES, TIME_FORMS, check_lane, check_model, parse_time
+from storage.audit_filters import check_lane, check_model
 from storage.search import AuditQuery, to_csv
-
-FILTER_HELP = {
-    "lane": "only runs of this lane (e.g. support)",
-    "model": "only runs that used this model or tier (e.g. fast, gpt-5-mini)",
-    "status": f"only runs in this status: {', '.join(RUN_STATUSES)}",
-    "reviewer": "only runs this person approved, edited or rejected (Slack user id)",
-    "requester": "only runs this person asked for (Slack user id, or cli:NAME)",
-    "text": "only runs whose stored (redacted) request or draft contains this text",
-}
-
-
-def register(commands: Any) -> None:
-    audit = commands.add_parser(
-        "audit",
-        help="search runs, or audit show RUN for one run's lineage",
-        description=(
-            "Search the audit trail (newest first), or show one run's lineage with audit show RUN. "
-            "Filters combine with AND; times are the same as in Slack's /lanebot audit."
-        ),
-        epilog=examples(
-            "lanebot audit --lane support --status approved --since 7d",
-            "lanebot audit --since 2026-11-01 --until 2026-11-08T12:00Z --csv",
-            "lanebot audit --model fast --json",
-            "lanebot audit show RUN",
-        ),
-    )
-    audit.add_argument("show", nargs="?", metavar="show", help="the word show, to print one run's lineage")
-    audit.add_argument("run_id", nargs="?", metavar="RUN", help="with show: the run id")
-    for name, text in FILTER_HELP.items():
-        audit.add_argument(f"--{name}", help=text)
-    audit.add_argument("--since", type=_when, help=f"runs from this time on: {TIME_FORMS}")
-    audit.add_argument("--until", type=_when, help="runs before this time (same forms as --since)")
-    audit.add_argument("--limit", type=int, default=50, help="at most this many runs (default: 50)")
-    fmt = audit.add_mutually_exclusive_group()
-    fmt.add_argument("--json", action="store_true", help="print a JSON array, one object per run")
-    fmt.add_argument("--csv", action="store_true", help="print CSV with a header line")
-    audit.set_defaults(handler=cmd_audit)
-
-
-def _when(value: str) -> datetime:
-    try:
-        return parse_time(value, datetime.now(UTC))
-    except InvalidRequestError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _configured_names(args: argparse.Namespace) -> tuple[list[str], list[str]]:

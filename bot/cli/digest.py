@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.cli.parser import examples
-from bot.digest.weeks import IsoWeek, last_completed_week, parse_iso_week
+from bot.digest.weeks import IsoWeek, last_completed_week
 from bot.runtime.core import config_path, database_url, open_store
 from lanes.config import LanesConfig, load_config
 from lanes.errors import LanebotError
@@ -37,38 +36,6 @@ _SLACK_FIXES = {
 
 class DigestPostError(LanebotError):
     """Slack refused the digest, or could not be reached; nothing was posted."""
-
-
-def register(commands: Any) -> None:
-    digest = commands.add_parser(
-        "digest",
-        help="print the weekly digest, or post it to the digest channel",
-        description=(
-            "The weekly digest of cost, routes and rework, from the audit store: printed as text "
-            "or JSON, or posted to the [digest] channel once per week."
-        ),
-        epilog=examples("lanebot digest", "lanebot digest --week 2026-W47 --json", "lanebot digest --post"),
-    )
-    digest.add_argument(
-        "--week",
-        type=_week,
-        help="ISO week such as 2026-W47 (default: the last completed week in the digest's timezone)",
-    )
-    digest.add_argument("--json", action="store_true", help="print the digest as JSON")
-    digest.add_argument(
-        "--post",
-        action="store_true",
-        help="post it to the [digest] channel with the Slack Web API (needs SLACK_BOT_TOKEN; "
-        "SLACK_API_URL for a proxy); a week already posted there is not posted again",
-    )
-    digest.set_defaults(handler=cmd_digest)
-
-
-def _week(value: str) -> IsoWeek:
-    try:
-        return parse_iso_week(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def cmd_digest(args: argparse.Namespace) -> int:

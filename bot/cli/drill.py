@@ -16,31 +16,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from bot.cli.parser import examples
 from bot.runtime.core import config_path
 from lanes.config import load_config
 from lanes.drills import PATHS, PathResult, run_drill
 from lanes.errors import LanebotError
 
 MARK = {"pass": "PASS", "fail": "FAIL", "n/a": "n/a"}
-
-
-def register(commands: Any) -> None:
-    drill = commands.add_parser(
-        "drill",
-        help="fire drills: every lane's fallback paths, faults injected, no model calls",
-        description=(
-            "Runs every lane's failure paths (default timed out, fallback down, audit store down, "
-            "draft fails checks, budget exhausted, models disagree) through the real engine on a "
-            "scratch store with faults injected, and checks each ends where lanes.toml says. "
-            "Exits 1 when a path misbehaves, naming it."
-        ),
-        epilog=examples("lanebot drill", "lanebot drill --lane support --json"),
-    )
-    drill.add_argument("--lane", action="append", help="only this lane (repeat for several)")
-    drill.add_argument("--post", metavar="CHANNEL", help="also post the table to this Slack channel id")
-    drill.add_argument("--json", action="store_true", help="print the results as JSON")
-    drill.set_defaults(handler=cmd_drill)
 
 
 def cmd_drill(args: argparse.Namespace) -> int:

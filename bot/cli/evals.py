@@ -17,10 +17,8 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from bot.cli.eval_report import junit_xml, render_diff, render_report, report_json
-from bot.cli.parser import examples
 from bot.runtime.core import config_path
 from lanes.clock import utcnow
 from lanes.config import LanesConfig, load_config
@@ -29,43 +27,6 @@ from lanes.errors import GoldenSetError, InvalidRequestError
 from lanes.evals.golden import GoldenSet, golden_path, read_golden_set
 from lanes.evals.runner import EvalReport, FreshDayLog, SpendCap, capped, compare, evaluate
 from lanes.providers.registry import build_providers
-
-DEFAULT_MAX_USD = 1.0
-
-
-def register(commands: Any) -> None:
-    ev = commands.add_parser(
-        "eval",
-        help="run lanes' golden sets through a policy (--config); a CI gate",
-        description=(
-            "Each golden example is a real engine run on a scratch audit store under the policy in "
-            "--config; scores are deterministic (route, checks, JSON and evidence, similarity to "
-            "the reference). Exits 1 when a lane's pass rate is below its min_pass_rate; with "
-            "--baseline it names the examples that regressed against a second lanes.toml."
-        ),
-        epilog=examples(
-            "lanebot eval --offline",
-            "lanebot eval --offline --lane support --json",
-            "lanebot eval --offline --baseline lanes.toml",
-        ),
-    )
-    ev.add_argument("--lane", action="append", help="only this lane (repeat for several)")
-    ev.add_argument("--offline", action="store_true", help="serve every tier with the offline sample model")
-    ev.add_argument(
-        "--max-usd",
-        type=float,
-        default=DEFAULT_MAX_USD,
-        help=f"hard cap on model spend (default ${DEFAULT_MAX_USD:.2f})",
-    )
-    ev.add_argument(
-        "--baseline", type=Path, help="a second lanes.toml to compare against (e.g. the current one)"
-    )
-    ev.add_argument(
-        "--dir", type=Path, default=Path("evals"), help="where golden sets live (default ./evals)"
-    )
-    ev.add_argument("--junit", type=Path, help="write JUnit XML here")
-    ev.add_argument("--json", action="store_true", help="print the results as JSON")
-    ev.set_defaults(handler=cmd_eval)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

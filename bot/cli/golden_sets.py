@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from pathlib import Path
-from typing import Any
 
-from bot.cli.parser import examples
 from bot.cli.windows import since
 from bot.runtime.core import config_path, database_url, open_store
 from lanes.clock import utcnow
@@ -21,42 +18,6 @@ from lanes.config import LanesConfig, load_config
 from lanes.errors import GoldenSetError, InvalidRequestError
 from lanes.evals.golden import GoldenSet, golden_path, read_golden_set, write_golden_set
 from lanes.evals.harvest import harvest
-
-
-def register(commands: Any) -> None:
-    golden = commands.add_parser(
-        "golden",
-        help="golden sets: harvest them from decisions, check them, retire an example",
-        description=(
-            "A lane's golden set is the examples its owners agreed on (evals/LANE.jsonl; the format "
-            "is in docs/golden-sets.md). harvest appends the runs people approved, edited or rejected "
-            "since --since that the file does not have yet; check validates every golden set; retire "
-            "keeps an example in the file but stops lanebot eval from running it."
-        ),
-        epilog=examples(
-            "lanebot golden check",
-            "lanebot golden harvest --lane support --dry-run",
-            "lanebot golden harvest --lane support --since 2w --dry-run",
-        ),
-    )
-    golden.add_argument(
-        "action",
-        choices=["harvest", "check", "retire"],
-        help="harvest (needs --lane), check, or retire (needs EXAMPLE and --lane)",
-    )
-    golden.add_argument("example", nargs="?", help="retire: the example's id (as golden check lists it)")
-    golden.add_argument("--lane", help="the lane (required for harvest and retire)")
-    golden.add_argument(
-        "--since", type=since, default=None, help="harvest runs since: 30d (default), 2w, ISO date"
-    )
-    golden.add_argument(
-        "--dir", type=Path, default=Path("evals"), help="where golden sets live (default ./evals)"
-    )
-    golden.add_argument(
-        "--dry-run", action="store_true", help="harvest: say what would be added, write nothing"
-    )
-    golden.add_argument("--reason", help="retire: why (kept in the example)")
-    golden.set_defaults(handler=cmd_golden)
 
 
 def cmd_golden(args: argparse.Namespace) -> int:

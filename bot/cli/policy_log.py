@@ -15,7 +15,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-from bot.cli.parser import examples
 from bot.runtime.core import database_url, open_store
 from lanes.audit import PolicyEntry
 from lanes.config import load_config
@@ -23,34 +22,6 @@ from lanes.errors import InvalidRequestError
 from lanes.policy_text import changed_settings, policy_snapshot
 from storage.redaction import scrub_secrets
 from storage.store import AuditStore
-
-
-def register(commands: Any) -> None:
-    policy = commands.add_parser(
-        "policy",
-        help="the policy log: every lanes.toml the bot has run under, and what changed",
-        description=(
-            "Each distinct policy (lanes.toml, canonical and without secrets) is stored once, when a "
-            "process first routes under it, and every run points at it. log lists them, show prints "
-            "one, diff prints the settings that changed between two (stored hashes or prefixes, or "
-            "lanes.toml paths)."
-        ),
-        epilog=examples(
-            "lanebot policy log",
-            "lanebot policy log --json",
-            "lanebot policy diff lanes.toml bot/cli/templates/lanes.toml",
-        ),
-    )
-    policy.add_argument(
-        "action",
-        choices=["log", "show", "diff"],
-        help="log (no HASH), show (one HASH) or diff (two: OLD NEW)",
-    )
-    policy.add_argument(
-        "refs", nargs="*", metavar="HASH", help="policy hashes (or prefixes), or lanes.toml paths"
-    )
-    policy.add_argument("--json", action="store_true", help="log: print the list as JSON")
-    policy.set_defaults(handler=cmd_policy)
 
 
 def cmd_policy(args: argparse.Namespace) -> int:

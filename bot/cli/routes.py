@@ -11,34 +11,10 @@ import json
 import os
 from typing import Any
 
-from bot.cli.parser import examples
 from bot.cli.windows import since
 from bot.runtime.core import config_path, database_url, open_store
 from lanes.config import load_config
 from lanes.evals.replay import LaneReplay, Replayed, ReplayReport, replay
-
-
-def register(commands: Any) -> None:
-    routes = commands.add_parser(
-        "routes",
-        help="routes diff: past runs the candidate (--config) would route differently; no model calls",
-        description=(
-            "Replays the route inputs every run recorded through the routing of the lanes.toml in "
-            "--config, and counts per lane the runs it would route differently and the estimated "
-            "cost now and under the candidate. Free and offline: no model is called."
-        ),
-        epilog=examples(
-            "lanebot routes diff",
-            "lanebot routes diff --lane support --since 24h --runs",
-            "lanebot routes diff --config lanes.toml --json",
-        ),
-    )
-    routes.add_argument("action", choices=["diff"], help="diff (the only action)")
-    routes.add_argument("--since", type=since, default=None, help="7d (default), 24h, 2w or an ISO date")
-    routes.add_argument("--lane", help="only this lane")
-    routes.add_argument("--runs", action="store_true", help="list every changed run too")
-    routes.add_argument("--json", action="store_true", help="print the diff as JSON (every changed run)")
-    routes.set_defaults(handler=cmd_routes_diff)
 
 
 def cmd_routes_diff(args: argparse.Namespace) -> int:

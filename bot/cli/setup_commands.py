@@ -14,40 +14,11 @@ import os
 import sys
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
 
-from bot.cli.parser import examples
 from bot.runtime.core import config_path, database_url
 
 EXIT_DOCTOR_FAILED = 1
 _MARK = {"ok": "ok  ", "todo": "todo", "fail": "FAIL"}
-
-
-def register(commands: Any) -> None:
-    init = commands.add_parser(
-        "init",
-        help="write lanes.toml, .env.example and slack-manifest.json here (never overwrites)",
-        description=(
-            "Write a commented lanes.toml, an .env.example and the Slack app manifest into a folder, "
-            "so an installed lanebot has everything the repository has. Refuses to overwrite any file."
-        ),
-        epilog=examples("lanebot init --dir my-lanebot"),
-    )
-    init.add_argument("--dir", default=".", help="the folder to write into (default: the current one)")
-    init.set_defaults(handler=cmd_init)
-
-    doctor = commands.add_parser(
-        "doctor",
-        help="check config, database, model keys and Slack, and say what to fix",
-        description=(
-            "Check what a deployment needs, one line each: lanes.toml, the database and its schema, "
-            "each model key (one one-token call per tier), the Slack token, its scopes and the digest "
-            "channel. Not set up yet is 'todo'; only a broken check (FAIL) exits 1."
-        ),
-        epilog=examples("lanebot doctor --offline"),
-    )
-    doctor.add_argument("--offline", action="store_true", help="skip the model keys (no model is called)")
-    doctor.set_defaults(handler=cmd_doctor)
 
 
 def cmd_init(args: argparse.Namespace) -> int:

@@ -15,31 +15,10 @@ import statistics
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from bot.cli.parser import examples
 from bot.cli.windows import since
 from bot.runtime.core import database_url, open_store
 from lanes.audit import ShadowRecord
-
-
-def register(commands: Any) -> None:
-    shadow = commands.add_parser(
-        "shadow",
-        help="shadow report: the [shadow] tier's drafts next to the live drafts and the decisions",
-        description=(
-            "A lane with a [lanes.LANE.shadow] tier has that tier answer a sample of live runs in the "
-            "background (never shown, capped by its daily budget). The report compares them per lane: "
-            "answered, passed checks, skipped, cost and latency of each side, and how close each came "
-            "to the text people approved."
-        ),
-        epilog=examples("lanebot shadow report", "lanebot shadow report --lane support --since 24h --json"),
-    )
-    shadow.add_argument("action", choices=["report"], help="report (the only action)")
-    shadow.add_argument("--lane", help="only this lane")
-    shadow.add_argument("--since", type=since, default=None, help="7d (default), 24h, 2w or an ISO date")
-    shadow.add_argument("--json", action="store_true", help="print the report as JSON")
-    shadow.set_defaults(handler=cmd_shadow_report)
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,8 @@ from bot.slack.safe_text import clean
 from bot.slack.slack_io import SECTION_LIMIT, escape, mention, quote, split_text
 from lanes.audit.records import RunRecord
 from lanes.config import LaneConfig, LanesConfig
-from lanes.decisions import REJECT_REASONS
 from lanes.estimates import cost_text, drafted_by, offline_line
+from lanes.lifecycle import REJECT_REASONS
 from lanes.policy import explain_lane
 from lanes.values import RunResult
 

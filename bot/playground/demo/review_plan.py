@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 
 from bot.playground.demo.catalogue import EDIT_SUFFIX
 from lanes.config import LaneConfig
-from lanes.decisions import REJECT_REASONS, Action
+from lanes.decisions import Action
+from lanes.lifecycle import REJECT_REASONS
 from lanes.values import RunResult
 
 DECIDABLE = ("drafted", "needs_human")
