@@ -26,12 +26,13 @@ HEAVY = ("sqlalchemy", "slack_bolt", "slack_sdk", "openai", "anthropic", "matplo
 ALSO_NOT_FOR_HELP = ("alembic", "pydantic", "apscheduler", "phonenumbers", "genai_prices", "jsonschema")
 ASK_MUST_NOT_LOAD = (
     *("slack_bolt", "slack_sdk", "matplotlib", "psycopg", "openai", "anthropic", "apscheduler"),
-    *("alembic", "genai_prices", "jsonschema"),
+    *("alembic", "jsonschema"),
 )
 """``ask support --offline`` on a SQLite store already at head: no Slack, no chart, no PostgreSQL
 driver, no model SDK (the offline model answers), no scheduler; no Alembic (``storage.migrate``
-tells that the store is at head without it), no price catalogue (the offline model costs nothing)
-and no JSON Schema validator (the support lane has no schema)."""
+tells that the store is at head without it) and no JSON Schema validator (the support lane has no
+schema). The price catalogue is loaded: an offline run shows what the configured model would have
+cost for the sample's tokens (issue 12, point 4)."""
 
 WRAPPER = """
 import atexit, json, runpy, sys
