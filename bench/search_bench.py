@@ -82,6 +82,7 @@ def cases(needle_one_run: str) -> list[Case]:
         Case("text: common word (refund, ~10 %)", q(text="refund")),
         Case("text: common word, limit 500", q(text="refund", limit=500)),
         Case("text: rare phrase (lawyer chargeback)", q(text="lawyer chargeback")),
+        Case("text: common words, rarely together", q(text="refund login")),
         Case("text: 2 characters (q4)", q(text="q4")),
         Case("text: no match + lane (Slack asks per lane)", q(text="kangaroo", lane="translation")),
         Case("text: common + lane + since 7 days", q(text="refund", lane="support", since=END - 7 * DAY)),

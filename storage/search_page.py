@@ -52,6 +52,7 @@ from sqlalchemy import (
     case,
     func,
     literal,
+    literal_column,
     not_,
     null,
     or_,
@@ -82,7 +83,7 @@ PLAIN = ("lane", "status", "requester", "since", "until")
 _LIKE_ESCAPE = "\\"
 Page = Select[str, datetime]
 """``SELECT id, created_at`` of runs."""
-TextWay = Literal["tested", "fts5"]
+TextWay = Literal["tested", "fts5", "joined"]
 
 
 @dataclass(frozen=True)
@@ -94,14 +95,18 @@ class Shape:
     reviewer: bool
     text: TextWay | None
     """"fts5": through SQLite's FTS5 index; "tested": run by run (PostgreSQL, whose planner uses
-    its trigram indexes for it; a needle shorter than a trigram; a SQLite without the index)."""
+    its trigram indexes for it; a needle shorter than a trigram; a SQLite without the index);
+    "joined": as "tested", on PostgreSQL, for a needle spanning words, with the condition its
+    trigrams across words answer (``text_index.JOINED_INDEXES``) in front."""
 
 
 def shape_of(query: AuditQuery, index: TextIndex | None) -> Shape:
     text: TextWay | None = None
     if query.text:
-        indexed = index == "fts5" and len(query.text) >= text_index.MIN_CHARS
-        text = "fts5" if indexed else "tested"
+        long_enough = len(query.text) >= text_index.MIN_CHARS
+        text = "fts5" if index == "fts5" and long_enough else "tested"
+        if index == "pg_trgm" and long_enough and text_index.joins_words(query.text):
+            text = "joined"
     plain = tuple(name for name in PLAIN if getattr(query, name) is not None)
     return Shape(plain, query.model is not None, query.reviewer is not None, text)
 
@@ -115,6 +120,7 @@ def parameters(query: AuditQuery) -> dict[str, Any]:
         values["pattern"] = f"%{escape_like(query.text)}%"
         if len(query.text) >= text_index.MIN_CHARS:
             values["fts5_query"] = text_index.fts5_query(query.text)
+            values["joined_pattern"] = f"%{escape_like(text_index.joined(query.text))}%"
     return values
 
 
@@ -209,6 +215,8 @@ def text_matches(way: TextWay) -> Related:
     contains = _contains(models.Run)
     if way == "tested":
         return Related(contains)
+    if way == "joined":
+        return Related(and_(_joined_contains(), contains))
     query = bindparam("fts5_query", type_=models.Run.input_text.type)
     return Related(contains, lambda when: text_index.runs_with_trigrams(query, when), exact=False)
 
@@ -218,6 +226,19 @@ def _contains(run: Any) -> Any:
     return or_(
         run.input_text.ilike(pattern, escape=_LIKE_ESCAPE),
         run.draft_text.ilike(pattern, escape=_LIKE_ESCAPE),
+    )
+
+
+def _joined_contains() -> Any:
+    """The joined form of the needle is in the joined request or draft: true of every run that
+    contains the needle (``text_index.SEPARATORS``), and answered by ``JOINED_INDEXES``. The SQL
+    is the indexes' expression, spelled the same (``text_index.joined_sql``), on ``runs``."""
+    pattern = bindparam("joined_pattern", type_=models.Run.input_text.type)
+    return or_(
+        *(
+            literal_column(text_index.joined_sql(f"runs.{column}")).ilike(pattern, escape=_LIKE_ESCAPE)
+            for column in ("input_text", "draft_text")
+        )
     )
 
 
