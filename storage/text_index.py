@@ -242,6 +242,19 @@ def runs_with_trigrams(query: Any, when: Any = None) -> Select[Any]:
     )
 
 
+def matching_keys(query: Any) -> Select[Any]:
+    """``SELECT key …`` of the FTS5 rows matching ``query`` (an ``fts5_query``): the index alone,
+    no run looked up (``run_ids`` turns keys into runs)."""
+    fts = table(FTS_TABLE, column("rowid"))
+    return select(fts.c.rowid.label("key")).where(literal_column(FTS_TABLE).op("MATCH")(query))
+
+
+def run_ids(keys: Any, *conditions: Any) -> Select[Any]:
+    """``SELECT run_id …`` of the runs whose keys are the ``key`` column of ``keys``."""
+    table_ = table(KEYS_TABLE, column("key"), column("run_id"))
+    return select(table_.c.run_id).join(keys, keys.c.key == table_.c.key).where(*conditions)
+
+
 def fts5_query(needle: str) -> str:
     """The FTS5 query for the runs that may contain ``needle``.
 
