@@ -217,12 +217,12 @@ METHOD = (
     "~260 characters, Zipf-distributed words, 30 % with an order number), bulk-loads them into a fresh "
     "SQLite file and a private PostgreSQL schema migrated to `{before}` (the schema before the search "
     "indexes), runs ANALYZE and times every case (*before*); then `storage.migrate.upgrade` brings the "
-    "database to head (revision 0003 builds the indexes and backfills the text index; *upgrade* is its "
-    "time), ANALYZE again, and every case is timed again (*after*). A time is the median of {repeat} warm "
-    "`AuditStore.search`-equivalent calls (`storage.search.search` on one connection) after one untimed "
-    "call; *ratio* is before ÷ after. `SELECT 1` timed the same way is the machine's baseline at that "
-    "moment. Page size 100 unless the case says otherwise. Plans are `EXPLAIN` after the upgrade, "
-    "reduced to the indexes read."
+    "database to head (revisions 0004 and 0005 build the indexes and backfill the text index; *upgrade* "
+    "is their time), ANALYZE again, and every case is timed again (*after*). A time is the median of "
+    "{repeat} warm `AuditStore.search`-equivalent calls (`storage.search.search` on one connection) after"
+    " one untimed call; *ratio* is before ÷ after. `SELECT 1` timed the same way is the machine's "
+    "baseline at that moment. Page size 100 unless the case says otherwise. Plans are `EXPLAIN` after the"
+    " upgrade, reduced to the indexes read."
 )
 
 
