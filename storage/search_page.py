@@ -29,6 +29,9 @@ computed by a subquery is evaluated only after a branch's ``IN`` lists are built
 
 PostgreSQL's text filter is not a related filter: the planner estimates ``ILIKE`` through its
 trigram indexes well, and picks the bitmap scan for rare needles and the walk for common ones.
+A needle spanning words also carries the condition its trigrams across words answer
+(``text_index.JOINED_INDEXES``), so a phrase of common words that rarely meet is a bitmap scan of
+the runs with the words side by side, not of every run holding each word.
 
 The statement depends only on which filters a query uses (its ``Shape``), never on their values,
 which are parameters (``parameters``). So it is built once per shape and reused (``statement``):

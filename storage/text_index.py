@@ -8,7 +8,10 @@ from *trigrams* (every three-character window of the text), so the semantics sta
 only narrows which rows it reads.
 
 - **PostgreSQL**: ``pg_trgm`` GIN indexes on ``runs.input_text`` and ``runs.draft_text``. The planner
-  uses them for ``ILIKE`` by itself (a bitmap scan of each, OR-ed), so the SQL is unchanged. The
+  uses them for ``ILIKE`` by itself (a bitmap scan of each, OR-ed), so the SQL is unchanged. A
+  needle spanning words also gets a condition on the texts with spaces and punctuation made
+  letters (``JOINED_INDEXES``, revision 0005), true of every run containing it, whose trigrams
+  across words tell "refund login" from "refund … and login". The
   extension is created if missing: it is *trusted* since PostgreSQL 13, so any role with CREATE on
   the database may create it. It goes into ``public`` when that schema exists (so dropping an
   application schema never drops an extension other schemas' indexes use), otherwise into the
@@ -21,10 +24,11 @@ only narrows which rows it reads.
   ``runs_text_keys`` gives each run a stable integer (``runs``' own rowid may change on VACUUM).
   Triggers on ``runs`` keep it in step inside the writing transaction, so every writer, in any
   process or bot instance, keeps the index current without knowing it exists. Search asks it for
-  the runs holding every trigram of the needle (``runs_with_trigrams``): a superset of the runs
-  containing it (FTS5 also folds case Unicode-wide, SQLite's ``LIKE`` only ASCII), and the ``LIKE``
-  then decides. A needle of fewer than three characters has no
-  trigram: it is answered by reading runs newest first, as before.
+  the runs holding the needle as a phrase when it spans words, else every third of its trigrams
+  (``fts5_query``, ``matching_keys``): a superset of the runs containing it (FTS5 also folds
+  case Unicode-wide, SQLite's ``LIKE`` only ASCII), and the ``LIKE`` then decides. A needle of
+  fewer than three characters has no trigram: it is answered by reading runs newest first, as
+  before.
 
 These objects are not in ``storage.models`` (SQLAlchemy cannot describe a virtual table, triggers or
 an operator class that lives in another schema); revision ``0004_search_indexes`` creates them with
