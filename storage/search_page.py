@@ -29,9 +29,6 @@ computed by a subquery is evaluated only after a branch's ``IN`` lists are built
 
 PostgreSQL's text filter is not a related filter: the planner estimates ``ILIKE`` through its
 trigram indexes well, and picks the bitmap scan for rare needles and the walk for common ones.
-A needle spanning words also carries the condition its trigrams across words answer
-(``text_index.JOINED_INDEXES``), so a phrase of common words that rarely meet is a bitmap scan of
-the runs with the words side by side, not of every run holding each word.
 
 The statement depends only on which filters a query uses (its ``Shape``), never on their values,
 which are parameters (``parameters``). So it is built once per shape and reused (``statement``):
@@ -55,7 +52,6 @@ from sqlalchemy import (
     case,
     func,
     literal,
-    literal_column,
     not_,
     null,
     or_,
@@ -86,7 +82,7 @@ PLAIN = ("lane", "status", "requester", "since", "until")
 _LIKE_ESCAPE = "\\"
 Page = Select[str, datetime]
 """``SELECT id, created_at`` of runs."""
-TextWay = Literal["tested", "fts5", "joined"]
+TextWay = Literal["tested", "fts5"]
 
 
 @dataclass(frozen=True)
@@ -98,9 +94,7 @@ class Shape:
     reviewer: bool
     text: TextWay | None
     """"fts5": through SQLite's FTS5 index; "tested": run by run (PostgreSQL, whose planner uses
-    its trigram indexes for it; a needle shorter than a trigram; a SQLite without the index);
-    "joined": as "tested", on PostgreSQL, for a needle spanning words, with the condition its
-    trigrams across words answer (``text_index.JOINED_INDEXES``) in front."""
+    its trigram indexes for it; a needle shorter than a trigram; a SQLite without the index)."""
 
 
 def shape_of(query: AuditQuery, index: TextIndex | None) -> Shape:
@@ -108,8 +102,6 @@ def shape_of(query: AuditQuery, index: TextIndex | None) -> Shape:
     if query.text:
         long_enough = len(query.text) >= text_index.MIN_CHARS
         text = "fts5" if index == "fts5" and long_enough else "tested"
-        if index == "pg_trgm" and long_enough and text_index.joins_words(query.text):
-            text = "joined"
     plain = tuple(name for name in PLAIN if getattr(query, name) is not None)
     return Shape(plain, query.model is not None, query.reviewer is not None, text)
 
@@ -123,7 +115,6 @@ def parameters(query: AuditQuery) -> dict[str, Any]:
         values["pattern"] = f"%{escape_like(query.text)}%"
         if len(query.text) >= text_index.MIN_CHARS:
             values["fts5_query"] = text_index.fts5_query(query.text)
-            values["joined_pattern"] = f"%{escape_like(text_index.joined(query.text))}%"
     return values
 
 
@@ -218,8 +209,6 @@ def text_matches(way: TextWay) -> Related:
     contains = _contains(models.Run)
     if way == "tested":
         return Related(contains)
-    if way == "joined":
-        return Related(and_(_joined_contains(), contains))
     query = bindparam("fts5_query", type_=models.Run.input_text.type)
     # FTS5 is asked once, for the keys of at most ``rare_below`` runs: the count and, when that
     # is fewer, the page's candidates both read this list (a phrase of common trigrams costs
@@ -240,19 +229,6 @@ def _contains(run: Any) -> Any:
     return or_(
         run.input_text.ilike(pattern, escape=_LIKE_ESCAPE),
         run.draft_text.ilike(pattern, escape=_LIKE_ESCAPE),
-    )
-
-
-def _joined_contains() -> Any:
-    """The joined form of the needle is in the joined request or draft: true of every run that
-    contains the needle (``text_index.SEPARATORS``), and answered by ``JOINED_INDEXES``. The SQL
-    is the indexes' expression, spelled the same (``text_index.joined_sql``), on ``runs``."""
-    pattern = bindparam("joined_pattern", type_=models.Run.input_text.type)
-    return or_(
-        *(
-            literal_column(text_index.joined_sql(f"runs.{column}")).ilike(pattern, escape=_LIKE_ESCAPE)
-            for column in ("input_text", "draft_text")
-        )
     )
 
 

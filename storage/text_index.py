@@ -8,10 +8,7 @@ from *trigrams* (every three-character window of the text), so the semantics sta
 only narrows which rows it reads.
 
 - **PostgreSQL**: ``pg_trgm`` GIN indexes on ``runs.input_text`` and ``runs.draft_text``. The planner
-  uses them for ``ILIKE`` by itself (a bitmap scan of each, OR-ed), so the SQL is unchanged. A
-  needle spanning words also gets a condition on the texts with spaces and punctuation made
-  letters (``JOINED_INDEXES``, revision 0005), true of every run containing it, whose trigrams
-  across words tell "refund login" from "refund … and login". The
+  uses them for ``ILIKE`` by itself (a bitmap scan of each, OR-ed), so the SQL is unchanged. The
   extension is created if missing: it is *trusted* since PostgreSQL 13, so any role with CREATE on
   the database may create it. It goes into ``public`` when that schema exists (so dropping an
   application schema never drops an extension other schemas' indexes use), otherwise into the
@@ -56,19 +53,8 @@ SOURCE_VIEW = "runs_text_source"
 TRIGGERS = ("runs_text_after_insert", "runs_text_after_update", "runs_text_after_delete")
 FTS_SHADOW_SUFFIXES = ("_data", "_idx", "_docsize", "_config", "_content")
 TRGM_INDEXES = {"ix_runs_input_text_trgm": "input_text", "ix_runs_draft_text_trgm": "draft_text"}
-JOINED_INDEXES = {
-    "ix_runs_input_text_joined_trgm": "input_text",
-    "ix_runs_draft_text_joined_trgm": "draft_text",
-}
-"""PostgreSQL (revision 0005): trigrams of the texts with every ASCII space and punctuation mark
-turned into a letter-like ``0`` (``joined``). ``pg_trgm`` splits words at those characters, so its
-own index knows "refund" and "login" but not that they are neighbours; here "refund login" has
-trigrams such as ``d0l`` that only runs with the words side by side hold."""
 SEPARATORS = " \t\n\r" + string.punctuation
-"""Characters ``joined`` replaces: ASCII only, each its own lower case, so the replacement commutes
-with the case folding of ``ILIKE`` and a run containing a needle always contains its joined form."""
-JOINER = "0"
-_JOIN = str.maketrans(SEPARATORS, JOINER * len(SEPARATORS))
+"""Characters that make a needle span words (``joins_words``): ASCII spaces and punctuation."""
 
 SQLITE_CREATE = (
     f"CREATE TABLE {KEYS_TABLE} (key INTEGER PRIMARY KEY, run_id VARCHAR(32) NOT NULL UNIQUE)",
@@ -111,8 +97,7 @@ _fts_present: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionar
 
 
 def create(connection: Connection) -> bool:
-    """Create the text index for this database and index the runs already there (revision 0004;
-    the joined indexes of revision 0005 come with ``create_joined``).
+    """Create the text index for this database and index the runs already there (revision 0004).
 
     True if the index exists afterwards; False (with a warning) if this database cannot have it,
     in which case search still works, reading the table."""
@@ -120,44 +105,13 @@ def create(connection: Connection) -> bool:
     if connection.dialect.name == "sqlite":
         return _create_sqlite(connection)
     if connection.dialect.name == "postgresql":
-        return ensure(connection, joined=False)
+        return ensure(connection)
     return False
-
-
-def create_joined(connection: Connection) -> bool:
-    """Revision 0005: PostgreSQL's ``JOINED_INDEXES`` (SQLite's FTS5 index has the trigrams across
-    words already: its tokenizer keeps spaces and punctuation). True if they exist afterwards."""
-    return connection.dialect.name == "postgresql" and ensure(connection)
-
-
-def drop_joined(connection: Connection) -> None:
-    """Downgrade below 0005."""
-    if connection.dialect.name == "postgresql":
-        for name in JOINED_INDEXES:
-            connection.exec_driver_sql(f'DROP INDEX IF EXISTS "{name}"')
-
-
-def joined_sql(column: str) -> str:
-    """``column`` with every ``SEPARATORS`` character made ``JOINER``, as PostgreSQL SQL (an
-    ``E''`` literal, read the same whatever ``standard_conforming_strings`` says). The index and
-    the query must spell it identically for the planner to match them."""
-    return f"translate({column}, {_e_string(SEPARATORS)}, {_e_string(JOINER * len(SEPARATORS))})"
 
 
 def joins_words(needle: str) -> bool:
     """Whether ``needle`` spans a separator, so that trigrams across it can narrow the search."""
     return any(char in SEPARATORS for char in needle)
-
-
-def joined(needle: str) -> str:
-    """``needle`` as ``joined_sql`` turns a text."""
-    return needle.translate(_JOIN)
-
-
-def _e_string(value: str) -> str:
-    escaped = value.replace("\\", "\\\\").replace("'", "\\'")
-    escaped = escaped.replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    return "E'" + escaped.replace("%", "\\x25") + "'"  # no "%": drivers read it as a placeholder
 
 
 def drop(connection: Connection) -> None:
@@ -167,11 +121,11 @@ def drop(connection: Connection) -> None:
         for statement in SQLITE_DROP:
             connection.exec_driver_sql(statement)
     elif connection.dialect.name == "postgresql":
-        for name in (*TRGM_INDEXES, *JOINED_INDEXES):
+        for name in TRGM_INDEXES:
             connection.exec_driver_sql(f'DROP INDEX IF EXISTS "{name}"')
 
 
-def ensure(connection: Connection, *, joined: bool = True) -> bool:
+def ensure(connection: Connection) -> bool:
     """Create the text index if this database lacks it and now can have it. True if it exists.
 
     Called after every upgrade to head (``storage.migrate.upgrade``, so on every start), so a
@@ -181,10 +135,7 @@ def ensure(connection: Connection, *, joined: bool = True) -> bool:
         return fts_present(connection) or create(connection)
     if connection.dialect.name != "postgresql":
         return False
-    wanted = {**TRGM_INDEXES, **{name: joined_sql(column) for name, column in JOINED_INDEXES.items()}}
-    if not joined:
-        wanted = dict(TRGM_INDEXES)
-    missing = [name for name in wanted if not _pg_index_exists(connection, name)]
+    missing = [name for name in TRGM_INDEXES if not _pg_index_exists(connection, name)]
     if not missing:
         return True
     schema = _pg_trgm_schema(connection) or _create_pg_trgm(connection)
@@ -193,7 +144,7 @@ def ensure(connection: Connection, *, joined: bool = True) -> bool:
     for name in missing:
         opclass = f'"{schema}".gin_trgm_ops'
         connection.exec_driver_sql(
-            f'CREATE INDEX IF NOT EXISTS "{name}" ON runs USING gin (({wanted[name]}) {opclass})'
+            f'CREATE INDEX IF NOT EXISTS "{name}" ON runs USING gin ({TRGM_INDEXES[name]} {opclass})'
         )
     log.info("text search indexes created", extra={"indexes": missing, "extension_schema": schema})
     return True
@@ -273,7 +224,8 @@ def fts5_query(needle: str) -> str:
 
     An AND of every third trigram (and the last): FTS5 advances a conjunction by seeking, so it
     stays cheap for common trigrams, where a phrase query of all of them reads every position of
-    every one (~0.1 s for "the customer" at 100,000 runs)."""
+    every one (~0.1 s for "the customer" at 100,000 runs, asked for every match; search asks for
+    at most ``rare_below``, which bounds a common phrase's cost)."""
     if joins_words(needle):
         return '"' + needle.replace('"', '""') + '"'
     starts = [*range(0, len(needle) - MIN_CHARS + 1, MIN_CHARS)]
@@ -288,7 +240,7 @@ def include_in_autogenerate(name: str | None, type_: str, parent_names: Any) -> 
     if type_ == "table" and name is not None:
         return name not in _sqlite_tables()
     if type_ == "index":
-        return name not in TRGM_INDEXES and name not in JOINED_INDEXES
+        return name not in TRGM_INDEXES
     return True
 
 

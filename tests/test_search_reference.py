@@ -1,8 +1,8 @@
 """Search against a plain reference filter, on SQLite and PostgreSQL: the same runs, in the same order.
 
 ``storage.search_page`` finds a page one of several ways (the newest runs one by one, a related
-filter's index, FTS5 trigrams or an FTS5 phrase on SQLite, trigram indexes across words on
-PostgreSQL) and chooses by counting index entries. Whichever it takes, the page must be exactly
+filter's index, FTS5 trigrams or an FTS5 phrase on SQLite, PostgreSQL's trigram indexes) and
+chooses by counting index entries. Whichever it takes, the page must be exactly
 what filtering every run in Python gives. The generated trail (``bench.datagen``, the data of the
 search bench at a small size) is loaded at revision 0002 and upgraded to head, as the bench does;
 the counting thresholds are lowered so that a few thousand runs take every way.
