@@ -43,21 +43,45 @@ def alembic_config() -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the database to ``revision``; safe to call on every start and from several instances."""
-    with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            # Several instances starting at once on a fresh database: one migrates, the rest wait
-            # for it and then find nothing to do (the lock is released at commit).
-            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_ID})")
-        text_index.forget(engine)
-        if revision != "head" or not at_head(connection):
-            from alembic import command
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite's batch migrations copy a table and drop the old one; with foreign keys on,
+            # that drop cascades (0003 on a populated database deleted every decision and
+            # attempt). The pragma is ignored inside a transaction, so it is set before one.
+            _foreign_keys(connection, on=False)
+        try:
+            with connection.begin():
+                _upgrade(connection, revision)
+        finally:
+            if sqlite:
+                _foreign_keys(connection, on=True)
 
-            config = alembic_config()
-            config.attributes["connection"] = connection
-            command.upgrade(config, revision)
-        if revision == "head":
-            # A database that could not have the text index when its revision ran may have it now.
-            text_index.ensure(connection)
+
+def _upgrade(connection: Connection, revision: str) -> None:
+    if connection.dialect.name == "postgresql":
+        # Several instances starting at once on a fresh database: one migrates, the rest wait
+        # for it and then find nothing to do (the lock is released at commit).
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_ID})")
+    text_index.forget(connection.engine)
+    if revision != "head" or not at_head(connection):
+        from alembic import command
+
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+        if connection.dialect.name == "sqlite":
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").first()
+            if broken is not None:
+                raise RuntimeError(f"migration left a row without its parent: {tuple(broken)}")
+    if revision == "head":
+        # A database that could not have the text index when its revision ran may have it now.
+        text_index.ensure(connection)
+
+
+def _foreign_keys(connection: Connection, *, on: bool) -> None:
+    connection.exec_driver_sql(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    connection.commit()
 
 
 def at_head(connection: Connection) -> bool:

@@ -100,8 +100,8 @@ class Shape:
 def shape_of(query: AuditQuery, index: TextIndex | None) -> Shape:
     text: TextWay | None = None
     if query.text:
-        indexed = index == "fts5" and len(query.text) >= text_index.MIN_CHARS
-        text = "fts5" if indexed else "tested"
+        long_enough = len(query.text) >= text_index.MIN_CHARS
+        text = "fts5" if index == "fts5" and long_enough else "tested"
     plain = tuple(name for name in PLAIN if getattr(query, name) is not None)
     return Shape(plain, query.model is not None, query.reviewer is not None, text)
 
@@ -210,7 +210,18 @@ def text_matches(way: TextWay) -> Related:
     if way == "tested":
         return Related(contains)
     query = bindparam("fts5_query", type_=models.Run.input_text.type)
-    return Related(contains, lambda when: text_index.runs_with_trigrams(query, when), exact=False)
+    # FTS5 is asked once, for the keys of at most ``rare_below`` runs: the count and, when that
+    # is fewer, the page's candidates both read this list (a phrase of common trigrams costs
+    # ~40 ms at a million runs, which the count and the branch would otherwise each pay).
+    found = text_index.matching_keys(query).limit(_inline("rare_below")).cte("text_candidates")
+    found = found.prefix_with("MATERIALIZED")
+
+    def ids(when: Any) -> Select[Any]:
+        if when is None:  # the count: keys are enough
+            return select(found.c.key)
+        return text_index.run_ids(found, when)
+
+    return Related(contains, ids, exact=False)
 
 
 def _contains(run: Any) -> Any:
