@@ -79,6 +79,19 @@ def lane_draft(page: Any, command: str) -> Any:
     return thread
 
 
+def scroll_to(locator: Any, tries: int = 5) -> None:
+    """Scroll ``locator`` into view. The page redraws the thread whenever the bot posts or updates a
+    message in it, and an element replaced while Playwright waits for it to be stable is "not
+    attached" (seen once in a full run): the locator finds the new one on the next try."""
+    for attempt in range(tries):
+        try:
+            locator.scroll_into_view_if_needed()
+            return
+        except Exception as exc:  # playwright's Error; the module is imported only when a browser runs
+            if "not attached" not in str(exc) or attempt == tries - 1:
+                raise
+
+
 def assert_fits(page: Any) -> None:
     problems = page.evaluate(LAYOUT_PROBLEMS)
     assert not problems, problems
@@ -103,7 +116,7 @@ def reviewers_text(message: Any) -> str:
 def test_each_lanes_draft_fits_the_window(sized: Any, lane: str) -> None:
     thread = lane_draft(sized, DRAFTS[lane])
     approve = draft_in(thread).locator(f"button[data-action-id={ids.APPROVE}]")
-    approve.scroll_into_view_if_needed()
+    scroll_to(approve)
     assert approve.is_visible()
     assert_fits(sized)
     shot(sized, f"{lane}-draft-{size_of(sized)}")
