@@ -7,8 +7,9 @@ requests, next to the live draft and what people decided, before any requester s
   row, no run status, no budget or digest figure of the live run (``storage.shadow``).
 - **Never in the way.** The live run is finished (and its latency measured) before a shadow is
   offered; shadows run on their own small thread pool, so a slow or failing shadow model leaves
-  live latency and the live worker pool untouched. When the pool is busy the offer is recorded
-  as skipped rather than queued without bound.
+  live latency and the live worker pool untouched. When the shadow queue is full the offer is
+  recorded as skipped rather than queued without bound; that record (two small writes) is the
+  one piece of shadow work done on the live worker's thread, after its run is finished.
 - **A hard daily cap.** Each call first reserves its worst case in SQL (``ShadowLog.start_shadow``):
   every byte of the prompt counted as a token, plus the full output allowance. Spend can never
   pass ``budget_daily_usd``, across threads, processes and instances. A tier whose price is

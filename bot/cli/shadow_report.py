@@ -16,6 +16,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rapidfuzz.distance import Indel
+
 from bot.cli.windows import since
 from bot.runtime.core import database_url, open_store
 from lanes.audit import ShadowRecord
@@ -50,8 +52,6 @@ def summarise(records: Sequence[ShadowRecord]) -> list[LaneShadows]:
 
 
 def _lane(lane: str, rows: list[ShadowRecord]) -> LaneShadows:
-    from rapidfuzz.distance import Indel
-
     answered = [r for r in rows if r.status in ("ok", "check_failed")]
     approved = [r for r in answered if r.approved_text is not None]
     return LaneShadows(
